@@ -1,0 +1,100 @@
+// What value an element gets: the init spec, a plain record the kernels understand.
+//
+// Declarations speak in schemes (kaiming_uniform, xavier_normal, scaled normal); the plan
+// resolves every scheme into one of the few concrete kinds below, with its parameters already
+// computed from the tensor's fans. The kernels therefore only ever see `init_spec` values of a
+// concrete kind, and a CPU and a GPU that receive the same record compute the same bits.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "config.hpp"
+
+namespace blueprint {
+
+enum class init_kind : std::uint8_t {
+  zeros,             // 0
+  ones,              // 1
+  constant,          // a
+  uniform,           // U(a, b)
+  normal,            // N(mean = a, std = b)
+  truncated_normal,  // N(a, b) restricted to [c, d], by inverse CDF
+  rotary_inv_freq,   // element i: 1 / a^(2i / b)   (a = theta, b = rotary dim)
+  arange,            // element i: a + i * b
+  // Schemes: resolved by the plan into one of the concrete kinds above using the tensor's fans.
+  kaiming_uniform,   // a = negative slope ("a" of torch), b = 0 for fan_in, 1 for fan_out
+  kaiming_normal,    // same parameters
+  xavier_uniform,    // a = gain
+  xavier_normal,     // a = gain
+  fan_in_uniform,    // U(-1/sqrt(fan_in), 1/sqrt(fan_in)): torch's default Linear bias
+  skip,              // allocate only; the bytes are filled by a checkpoint load
+};
+
+struct init_spec {
+  init_kind kind = init_kind::zeros;
+  float a = 0, b = 0, c = 0, d = 0;
+
+  friend constexpr bool operator==(const init_spec&, const init_spec&) = default;
+};
+
+namespace init {
+[[nodiscard]] constexpr init_spec zeros() { return {init_kind::zeros}; }
+[[nodiscard]] constexpr init_spec ones() { return {init_kind::ones}; }
+[[nodiscard]] constexpr init_spec constant(float v) { return {init_kind::constant, v}; }
+[[nodiscard]] constexpr init_spec uniform(float lo, float hi) { return {init_kind::uniform, lo, hi}; }
+[[nodiscard]] constexpr init_spec normal(float mean, float std) {
+  return {init_kind::normal, mean, std};
+}
+[[nodiscard]] constexpr init_spec truncated_normal(float mean, float std, float lo, float hi) {
+  return {init_kind::truncated_normal, mean, std, lo, hi};
+}
+[[nodiscard]] constexpr init_spec rotary_inv_freq(float theta, float dim) {
+  return {init_kind::rotary_inv_freq, theta, dim};
+}
+[[nodiscard]] constexpr init_spec arange(float start, float step) {
+  return {init_kind::arange, start, step};
+}
+[[nodiscard]] constexpr init_spec kaiming_uniform(float neg_slope = 0, bool fan_out = false) {
+  return {init_kind::kaiming_uniform, neg_slope, fan_out ? 1.0f : 0.0f};
+}
+[[nodiscard]] constexpr init_spec kaiming_normal(float neg_slope = 0, bool fan_out = false) {
+  return {init_kind::kaiming_normal, neg_slope, fan_out ? 1.0f : 0.0f};
+}
+[[nodiscard]] constexpr init_spec xavier_uniform(float gain = 1) {
+  return {init_kind::xavier_uniform, gain};
+}
+[[nodiscard]] constexpr init_spec xavier_normal(float gain = 1) {
+  return {init_kind::xavier_normal, gain};
+}
+[[nodiscard]] constexpr init_spec fan_in_uniform() { return {init_kind::fan_in_uniform}; }
+}  // namespace init
+
+[[nodiscard]] constexpr std::string_view init_kind_name(init_kind k) {
+  switch (k) {
+    case init_kind::zeros: return "zeros";
+    case init_kind::ones: return "ones";
+    case init_kind::constant: return "constant";
+    case init_kind::uniform: return "uniform";
+    case init_kind::normal: return "normal";
+    case init_kind::truncated_normal: return "truncated_normal";
+    case init_kind::rotary_inv_freq: return "rotary_inv_freq";
+    case init_kind::arange: return "arange";
+    case init_kind::kaiming_uniform: return "kaiming_uniform";
+    case init_kind::kaiming_normal: return "kaiming_normal";
+    case init_kind::xavier_uniform: return "xavier_uniform";
+    case init_kind::xavier_normal: return "xavier_normal";
+    case init_kind::fan_in_uniform: return "fan_in_uniform";
+    case init_kind::skip: return "skip";
+  }
+  return "?";
+}
+
+/// True for the kinds a kernel can evaluate directly (schemes are resolved first).
+[[nodiscard]] BLUEPRINT_HD constexpr bool is_concrete(init_kind k) {
+  return k == init_kind::zeros || k == init_kind::ones || k == init_kind::constant ||
+         k == init_kind::uniform || k == init_kind::normal || k == init_kind::truncated_normal ||
+         k == init_kind::rotary_inv_freq || k == init_kind::arange || k == init_kind::skip;
+}
+
+}  // namespace blueprint
