@@ -1,0 +1,67 @@
+// Shared text and JSON renderings of layout records for the subcommands.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include <blueprint/codegen/layout.hpp>
+
+namespace blueprint::cli {
+
+inline std::string shape_string(std::span<const std::uint64_t> shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+inline std::string hex64(std::uint64_t x) {
+  char buf[19];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
+  return buf;
+}
+
+inline nlohmann::json init_json(const init_spec& s) {
+  nlohmann::json j{{"kind", init_kind_name(s.kind)}};
+  switch (s.kind) {
+    case init_kind::constant: j["value"] = s.a; break;
+    case init_kind::uniform: j["low"] = s.a; j["high"] = s.b; break;
+    case init_kind::normal: j["mean"] = s.a; j["std"] = s.b; break;
+    case init_kind::truncated_normal:
+      j["mean"] = s.a; j["std"] = s.b; j["low"] = s.c; j["high"] = s.d; break;
+    case init_kind::rotary_inv_freq: j["theta"] = s.a; j["dim"] = s.b; break;
+    case init_kind::arange: j["start"] = s.a; j["step"] = s.b; break;
+    default: break;
+  }
+  return j;
+}
+
+inline std::string init_string(const init_spec& s) {
+  char buf[96];
+  switch (s.kind) {
+    case init_kind::constant: std::snprintf(buf, sizeof buf, "constant(%g)", s.a); break;
+    case init_kind::uniform: std::snprintf(buf, sizeof buf, "uniform(%g, %g)", s.a, s.b); break;
+    case init_kind::normal: std::snprintf(buf, sizeof buf, "normal(%g, %g)", s.a, s.b); break;
+    case init_kind::truncated_normal:
+      std::snprintf(buf, sizeof buf, "trunc_normal(%g, %g, %g, %g)", s.a, s.b, s.c, s.d); break;
+    case init_kind::rotary_inv_freq:
+      std::snprintf(buf, sizeof buf, "rotary_inv_freq(%g, %g)", s.a, s.b); break;
+    case init_kind::arange: std::snprintf(buf, sizeof buf, "arange(%g, %g)", s.a, s.b); break;
+    default: return std::string(init_kind_name(s.kind));
+  }
+  return buf;
+}
+
+/// Bytes as "16.06 GB (14.96 GiB)".
+inline std::string human_bytes(std::uint64_t b) {
+  char buf[64];
+  if (b >= 100'000'000)
+    std::snprintf(buf, sizeof buf, "%.2f GB (%.2f GiB)", b / 1e9, b / 1073741824.0);
+  else
+    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(b));
+  return buf;
+}
+
+}  // namespace blueprint::cli

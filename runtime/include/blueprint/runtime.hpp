@@ -1,0 +1,4 @@
+// Umbrella header of the runtime component.
+#pragma once
+
+#include "runtime/registry.hpp"
