@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include <blueprint/kernels/segment.hpp>
@@ -15,10 +16,32 @@
 
 namespace blueprint {
 
-/// A materialization program: the segments of one arena, in arena order, covering it exactly.
+/// What one arena holds of one tensor: the whole tensor, or this rank's shard of it.
+/// For a flat-chunk (ZeRO-3 style) piece the local shape is 1-D and `global_begin` says where
+/// the piece starts in the tensor's row-major elements.
+struct local_tensor {
+  std::uint32_t tensor_index = no_tensor;  // row of the layout table
+  std::uint64_t offset = 0;                // bytes from the arena start
+  std::uint64_t bytes = 0;
+  std::uint8_t rank = 0;
+  std::uint64_t shape[max_rank]{};         // local shape
+  dtype type = dtype::f32;
+  std::uint64_t global_begin = 0;          // first global element (flat pieces)
+
+  [[nodiscard]] constexpr std::uint64_t numel() const {
+    std::uint64_t n = 1;
+    for (std::size_t d = 0; d < rank; ++d) n *= shape[d];
+    return n;
+  }
+};
+static_assert(std::is_standard_layout_v<local_tensor> && std::is_trivially_copyable_v<local_tensor>);
+
+/// A materialization program: the segments of one arena, in arena order, covering it exactly,
+/// and the tensors (or tensor pieces) the arena holds.
 struct program {
   std::vector<segment> segments;
   std::uint64_t arena_bytes = 0;
+  std::vector<local_tensor> tensors;
 };
 
 /// Appends a zero-filled padding run of `bytes` bytes at `offset`.
@@ -55,6 +78,14 @@ template <class Layout>
     s.type = t.type;
     s.tensor_index = static_cast<std::uint32_t>(i);
     p.segments.push_back(s);
+    local_tensor l{};
+    l.tensor_index = static_cast<std::uint32_t>(i);
+    l.offset = t.offset;
+    l.bytes = t.bytes;
+    l.rank = t.spec.rank;
+    for (std::size_t d = 0; d < t.spec.rank; ++d) l.shape[d] = t.spec.shape[d];
+    l.type = t.type;
+    p.tensors.push_back(l);
     cursor = t.offset + t.bytes;
   }
   append_padding(p.segments, cursor, p.arena_bytes - cursor);

@@ -160,8 +160,8 @@ namespace detail {
   constexpr float ln2hi = 0x1.62e4p-1f;    // 6.9314575195e-01, low bits zero: k*ln2hi exact
   constexpr float ln2lo = 0x1.7f7d1cp-20f;  // ln 2 - ln2hi
   constexpr float invln2 = 0x1.715476p+0f;
-  constexpr float p1 = 0x1.555552p-3f;   // 1.6666625440e-01
-  constexpr float p2 = -0x1.6aa42ap-9f;  // -2.7667332906e-03
+  constexpr float p1 = 0xaaaaa8p-26f;    // 1.6666625440e-01
+  constexpr float p2 = -0xb55215p-32f;  // -2.7667332906e-03
   const std::uint32_t ux = float_as_bits(x);
   const std::uint32_t hx = ux & 0x7fffffffu;
   const bool neg = (ux >> 31) != 0;
