@@ -3,6 +3,6 @@
 // element kernels.
 #pragma once
 
-#include "codegen.hpp"
-#include "dsl.hpp"
-#include "runtime.hpp"
+#include <blueprint/codegen.hpp>
+#include <blueprint/dsl.hpp>
+#include <blueprint/runtime.hpp>
