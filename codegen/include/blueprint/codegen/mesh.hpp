@@ -1,0 +1,123 @@
+// The device mesh: how many ranks, and which coordinates each rank has on the parallel axes.
+//
+// A mesh is four small integers, usable as a template argument (static mesh) and as a run-time
+// value (world size from the environment) with the same code. Rank order is DESIGN.md's,
+// tp innermost: `rank = (pp * DP + dp) * TP + tp`. Expert parallelism does not add ranks: as
+// in Megatron-LM and DeepSpeed-MoE, the `ep` axis is carved out of `dp`. The dp index splits
+// into `dp = edp * EP + ep` (ep innermost, so an expert-parallel group is EP consecutive dp
+// ranks); expert tensors are distributed over `ep` and replicated (or sharded) over the
+// `edp = DP / EP` ranks of the expert-data-parallel group, every other tensor over all of dp.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace blueprint {
+
+/// A rank's coordinates on the mesh axes.
+struct mesh_coords {
+  std::uint32_t pp = 0;   // pipeline stage
+  std::uint32_t dp = 0;   // data-parallel index, 0..DP-1
+  std::uint32_t tp = 0;   // tensor-parallel index
+  std::uint32_t ep = 0;   // expert-parallel index = dp % EP
+  std::uint32_t edp = 0;  // expert-data-parallel index = dp / EP
+
+  friend constexpr bool operator==(const mesh_coords&, const mesh_coords&) = default;
+};
+
+/// `pp x dp x tp` ranks; `ep` divides `dp` (see the file comment).
+struct mesh {
+  std::uint32_t pp = 1;
+  std::uint32_t dp = 1;
+  std::uint32_t tp = 1;
+  std::uint32_t ep = 1;
+
+  friend constexpr bool operator==(const mesh&, const mesh&) = default;
+
+  [[nodiscard]] constexpr std::uint32_t world_size() const { return pp * dp * tp; }
+  /// Size of the expert-data-parallel group (ranks holding the same experts on one stage).
+  [[nodiscard]] constexpr std::uint32_t expert_dp() const { return ep == 0 ? 0 : dp / ep; }
+  /// All axes at least 1 and ep dividing dp.
+  [[nodiscard]] constexpr bool valid() const {
+    return pp >= 1 && dp >= 1 && tp >= 1 && ep >= 1 && dp % ep == 0;
+  }
+
+  /// @pre valid() and rank < world_size()
+  [[nodiscard]] constexpr mesh_coords coords(std::uint32_t rank) const {
+    mesh_coords c;
+    c.tp = rank % tp;
+    c.dp = (rank / tp) % dp;
+    c.pp = rank / (tp * dp);
+    c.ep = c.dp % ep;
+    c.edp = c.dp / ep;
+    return c;
+  }
+  /// @pre valid() and each coordinate below its axis size
+  [[nodiscard]] constexpr std::uint32_t rank_of(std::uint32_t pp_index, std::uint32_t dp_index,
+                                                std::uint32_t tp_index) const {
+    return (pp_index * dp + dp_index) * tp + tp_index;
+  }
+};
+
+namespace detail {
+// Called only when parsing fails during constant evaluation: its name is the error.
+inline void mesh_string_must_be_a_comma_separated_list_of_axis_equals_positive_integer() {}
+
+[[noreturn]] inline void throw_mesh_error(std::string_view text, std::string_view why) {
+  throw std::invalid_argument("mesh '" + std::string(text) + "': " + std::string(why) +
+                              " (expected e.g. 'pp=4,dp=8,tp=8', axes pp, dp, tp, ep)");
+}
+}  // namespace detail
+
+/// Parses "pp=4,dp=8,tp=8" (any order, any subset; missing axes are 1; also "ep=2").
+/// Throws std::invalid_argument naming the problem; a compile error in constant evaluation.
+[[nodiscard]] constexpr mesh parse_mesh(std::string_view text) {
+  mesh m;
+  std::string_view rest = text;
+  const auto fail = [&](std::string_view why) {
+    if (std::is_constant_evaluated())
+      detail::mesh_string_must_be_a_comma_separated_list_of_axis_equals_positive_integer();
+    detail::throw_mesh_error(text, why);
+  };
+  if (rest.empty()) fail("empty mesh");
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos) fail("an item has no '='");
+    const std::string_view axis = item.substr(0, eq);
+    const std::string_view number = item.substr(eq + 1);
+    if (number.empty() || number.size() > 9) fail("an axis size is not a positive integer");
+    std::uint32_t value = 0;
+    for (char ch : number) {
+      if (ch < '0' || ch > '9') fail("an axis size is not a positive integer");
+      value = value * 10 + static_cast<std::uint32_t>(ch - '0');
+    }
+    if (value == 0) fail("an axis size is zero");
+    if (axis == "pp")
+      m.pp = value;
+    else if (axis == "dp")
+      m.dp = value;
+    else if (axis == "tp")
+      m.tp = value;
+    else if (axis == "ep")
+      m.ep = value;
+    else
+      fail("unknown axis");
+  }
+  if (m.dp % m.ep != 0) fail("ep must divide dp (expert parallelism is carved out of dp)");
+  return m;
+}
+
+/// "pp=4,dp=8,tp=8" (ep only when not 1).
+[[nodiscard]] inline std::string to_string(const mesh& m) {
+  std::string s =
+      "pp=" + std::to_string(m.pp) + ",dp=" + std::to_string(m.dp) + ",tp=" + std::to_string(m.tp);
+  if (m.ep != 1) s += ",ep=" + std::to_string(m.ep);
+  return s;
+}
+
+}  // namespace blueprint
