@@ -25,31 +25,38 @@ struct model_entry {
 
 namespace detail {
 template <class M>
-constexpr model_entry entry(std::string_view family) {
-  return {M::name(), family, M::parameter_count(),
-          [](const dtype_policy& p, const layout_options& o) { return dynamic_layout_of(M{}, p, o); }};
+dynamic_layout make_layout_of(const dtype_policy& p, const layout_options& o) {
+  return dynamic_layout_of(M{}, p, o);
+}
+// Deduced from an object, never spelled `entry<models::gpt2_t>`: nvcc 13's host-side code
+// generation (cudafe++) cannot print explicit template arguments that contain class-type
+// template arguments (it emits undeclared `__T0` names), so .cu files including this header
+// would not compile.
+template <class M>
+constexpr model_entry entry(const M&, std::string_view family) {
+  return {M::name(), family, M::parameter_count(), &make_layout_of<M>};
 }
 }  // namespace detail
 
 inline constexpr std::array builtin_models{
-    detail::entry<models::gpt2_t>("gpt2"),
-    detail::entry<models::gpt2_medium_t>("gpt2"),
-    detail::entry<models::gpt2_large_t>("gpt2"),
-    detail::entry<models::gpt2_xl_t>("gpt2"),
-    detail::entry<models::llama2_7b_t>("llama"),
-    detail::entry<models::llama2_70b_t>("llama"),
-    detail::entry<models::llama3_8b_t>("llama"),
-    detail::entry<models::llama3_70b_t>("llama"),
-    detail::entry<models::llama3_1_405b_t>("llama"),
-    detail::entry<models::llama3_2_1b_t>("llama"),
-    detail::entry<models::tinyllama_1_1b_t>("llama"),
-    detail::entry<models::mistral_7b_t>("mistral"),
-    detail::entry<models::mixtral_8x7b_t>("mixtral"),
-    detail::entry<models::qwen2_5_7b_t>("qwen2"),
-    detail::entry<models::tiny_gpt2_t>("gpt2"),
-    detail::entry<models::tiny_llama_t>("llama"),
-    detail::entry<models::tiny_mixtral_t>("mixtral"),
-    detail::entry<models::tiny_qwen2_t>("qwen2"),
+    detail::entry(models::gpt2, "gpt2"),
+    detail::entry(models::gpt2_medium, "gpt2"),
+    detail::entry(models::gpt2_large, "gpt2"),
+    detail::entry(models::gpt2_xl, "gpt2"),
+    detail::entry(models::llama2_7b, "llama"),
+    detail::entry(models::llama2_70b, "llama"),
+    detail::entry(models::llama3_8b, "llama"),
+    detail::entry(models::llama3_70b, "llama"),
+    detail::entry(models::llama3_1_405b, "llama"),
+    detail::entry(models::llama3_2_1b, "llama"),
+    detail::entry(models::tinyllama_1_1b, "llama"),
+    detail::entry(models::mistral_7b, "mistral"),
+    detail::entry(models::mixtral_8x7b, "mixtral"),
+    detail::entry(models::qwen2_5_7b, "qwen2"),
+    detail::entry(models::tiny_gpt2, "gpt2"),
+    detail::entry(models::tiny_llama, "llama"),
+    detail::entry(models::tiny_mixtral, "mixtral"),
+    detail::entry(models::tiny_qwen2, "qwen2"),
 };
 
 /// The built-in model called `name`; throws std::invalid_argument listing the names otherwise.
