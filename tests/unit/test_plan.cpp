@@ -61,7 +61,7 @@ coverage check_every_rank(const Plan& p) {
       REQUIRE(g.init == t.init);
       for (std::uint64_t e = 0; e < g.count; ++e) {
         const std::uint64_t i = g.global_index(e);
-        REQUIRE(i < t.numel());
+        if (i >= t.numel()) FAIL("global index " << i << " outside the tensor");
         ++cov.held[g.tensor_index][i];
         if (counted[k]) ++cov.counted[g.tensor_index][i];
       }
@@ -75,8 +75,9 @@ coverage check_every_rank(const Plan& p) {
   for (std::size_t t = 0; t < tensors.size(); ++t) {
     INFO(tensors[t].name());
     for (std::uint64_t i = 0; i < tensors[t].numel(); ++i) {
-      REQUIRE(cov.held[t][i] >= 1);
-      REQUIRE(cov.counted[t][i] == 1);
+      if (cov.held[t][i] == 0) FAIL("element " << i << " is held by no rank");
+      if (cov.counted[t][i] != 1)
+        FAIL("element " << i << " counted " << cov.counted[t][i] << " times");
     }
   }
   return cov;

@@ -120,15 +120,27 @@ struct tp_piece {
 
 namespace detail {
 
+// Character loops rather than string_view::find: g++ 12 rejects find() on a name inside a
+// temporary during constant evaluation (it compares the found pointer with null).
+[[nodiscard]] constexpr bool contains(std::string_view s, std::string_view part) {
+  for (std::size_t i = 0; i + part.size() <= s.size(); ++i) {
+    std::size_t k = 0;
+    while (k < part.size() && s[i + k] == part[k]) ++k;
+    if (k == part.size()) return true;
+  }
+  return false;
+}
 [[nodiscard]] constexpr bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+  if (s.size() < suffix.size()) return false;
+  for (std::size_t k = 0; k < suffix.size(); ++k)
+    if (s[s.size() - suffix.size() + k] != suffix[k]) return false;
+  return true;
 }
 [[nodiscard]] constexpr bool is_attention_tensor(const tensor_spec& t) {
-  return t.name().find("attn.") != std::string_view::npos;
+  return contains(t.name(), "attn.");
 }
 [[nodiscard]] constexpr bool is_kv_tensor(const tensor_spec& t) {
-  const std::string_view n = t.name();
-  return n.find("k_proj.") != std::string_view::npos || n.find("v_proj.") != std::string_view::npos;
+  return contains(t.name(), "k_proj.") || contains(t.name(), "v_proj.");
 }
 [[nodiscard]] constexpr bool is_vocab_tensor(const tensor_spec& t) {
   return t.kind == tensor_kind::embedding || ends_with(t.name(), "lm_head.weight");
