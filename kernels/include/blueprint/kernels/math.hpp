@@ -118,14 +118,14 @@ namespace detail {
 /// Reduction x = 2^k m, m in [sqrt(2)/2, sqrt(2)); log m = 2 atanh(s), s = (m-1)/(m+1), with an
 /// even polynomial for (2 atanh(s) - 2s)/s; k ln2 added as a hi (exact product) and lo part.
 [[nodiscard]] BLUEPRINT_HD constexpr float det_log(float x) {
-  constexpr float ln2_hi = 0x1.62e3p-1f;         // 6.9313812256e-01, 16 significant bits
-  constexpr float ln2_lo = 0x1.2fefa2p-17f;      // ln 2 - ln2_hi
+  constexpr float ln2_hi = 0x1.62e3p-1f;     // 6.9313812256e-01, 16 significant bits
+  constexpr float ln2_lo = 0x1.2fefa2p-17f;  // ln 2 - ln2_hi
   constexpr float lg1 = 0.666666627f, lg2 = 0.400009722f, lg3 = 0.284987867f,
-                  lg4 = 0.242790788f;             // (log(1+s)-log(1-s))/s ~ 2 + lg1 s^2 + ...
+                  lg4 = 0.242790788f;  // (log(1+s)-log(1-s))/s ~ 2 + lg1 s^2 + ...
   std::uint32_t ix = float_as_bits(x);
   int k = 0;
   if (ix < 0x00800000u || (ix >> 31) != 0) {
-    if ((ix << 1) == 0) return bits_as_float(0xff800000u);  // -inf
+    if ((ix << 1) == 0) return bits_as_float(0xff800000u);   // -inf
     if ((ix >> 31) != 0) return bits_as_float(0x7fc00000u);  // NaN
     k -= 25;  // subnormal: scale into the normal range
     x = x * 0x1p25f;
@@ -157,21 +157,21 @@ namespace detail {
 /// Reduction x = k ln2 + r, |r| <= ln2/2, r = hi - lo (Cody-Waite); e^r by the rational form
 /// 1 + 2r / (2 - r + r^2 P(r^2)) (fdlibm), then scaled by 2^k exactly.
 [[nodiscard]] BLUEPRINT_HD constexpr float det_exp(float x) {
-  constexpr float ln2hi = 0x1.62e4p-1f;    // 6.9314575195e-01, low bits zero: k*ln2hi exact
+  constexpr float ln2hi = 0x1.62e4p-1f;     // 6.9314575195e-01, low bits zero: k*ln2hi exact
   constexpr float ln2lo = 0x1.7f7d1cp-20f;  // ln 2 - ln2hi
   constexpr float invln2 = 0x1.715476p+0f;
-  constexpr float p1 = 0xaaaaa8p-26f;    // 1.6666625440e-01
+  constexpr float p1 = 0xaaaaa8p-26f;   // 1.6666625440e-01
   constexpr float p2 = -0xb55215p-32f;  // -2.7667332906e-03
   const std::uint32_t ux = float_as_bits(x);
   const std::uint32_t hx = ux & 0x7fffffffu;
   const bool neg = (ux >> 31) != 0;
-  if (hx > 0x7f800000u) return x;                     // NaN
+  if (hx > 0x7f800000u) return x;                                    // NaN
   if (hx >= 0x42b17218u && !neg) return bits_as_float(0x7f800000u);  // >= 88.7228: +inf
-  if (neg && hx >= 0x42cff1b5u) return 0.0f;          // <= -103.972: +0
+  if (neg && hx >= 0x42cff1b5u) return 0.0f;                         // <= -103.972: +0
   int k = 0;
   float hi = x, lo = 0.0f;
-  if (hx > 0x3eb17218u) {                             // |x| > ln2 / 2
-    if (hx > 0x3f851592u) {                           // |x| > 1.5 ln2
+  if (hx > 0x3eb17218u) {    // |x| > ln2 / 2
+    if (hx > 0x3f851592u) {  // |x| > 1.5 ln2
       k = static_cast<int>(invln2 * x + (neg ? -0.5f : 0.5f));
     } else {
       k = neg ? -1 : 1;
@@ -180,7 +180,7 @@ namespace detail {
     hi = x - kf * ln2hi;
     lo = kf * ln2lo;
     x = hi - lo;
-  } else if (hx <= 0x39000000u) {                     // |x| <= 2^-13
+  } else if (hx <= 0x39000000u) {  // |x| <= 2^-13
     return 1.0f + x;
   }
   const float xx = x * x;
@@ -199,8 +199,8 @@ BLUEPRINT_HD constexpr void det_sincos_2pi(float u, float* s, float* c) {
   constexpr float h_hi = 1.57079637f, h_lo = -4.37113883e-08f;  // pi/2 = h_hi + h_lo
   constexpr float s3 = -0.645964086f, s5 = 0.0796926245f, s7 = -0.00468175393f,
                   s9 = 0.000160441181f, s11 = -3.59884325e-06f;
-  constexpr float c2 = -1.23370051f, c4 = 0.2536695f, c6 = -0.0208634809f,
-                  c8 = 0.000919260259f, c10 = -2.52020418e-05f, c12 = 4.71087475e-07f;
+  constexpr float c2 = -1.23370051f, c4 = 0.2536695f, c6 = -0.0208634809f, c8 = 0.000919260259f,
+                  c10 = -2.52020418e-05f, c12 = 4.71087475e-07f;
   const float v = u * 4.0f;  // exact
   // Nearest integer of v without libm; v is finite and |v| < 2^22 in every use here.
   const float vq = v + (v >= 0.0f ? 0.5f : -0.5f);
@@ -220,10 +220,18 @@ BLUEPRINT_HD constexpr void det_sincos_2pi(float u, float* s, float* c) {
   pc = det_fma(r2, pc, c2);
   const float cs = det_fma(r2, pc, 1.0f);
   switch (q & 3) {
-    case 0: *s = sn, *c = cs; break;
-    case 1: *s = cs, *c = -sn; break;
-    case 2: *s = -sn, *c = -cs; break;
-    default: *s = -cs, *c = sn; break;
+    case 0:
+      *s = sn, *c = cs;
+      break;
+    case 1:
+      *s = cs, *c = -sn;
+      break;
+    case 2:
+      *s = -sn, *c = -cs;
+      break;
+    default:
+      *s = -cs, *c = sn;
+      break;
   }
 }
 
