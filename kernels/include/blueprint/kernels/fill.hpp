@@ -1,0 +1,463 @@
+// The inner loop of every materializer: compute, cast and store a range of one segment, and
+// hash what was stored.
+//
+// A segment maps local element k to global element base + (k / run) * stride + k % run of one
+// tensor (segment.hpp). Within one row of that map (the same k / run) local and global indices
+// both advance by one, so the loop walks the segment row by row, and inside a row it walks whole
+// Philox groups (4 consecutive global elements, one generator call) where it can and partial
+// groups only at the two ends of a row. Every value comes from the same functions as
+// `sample_element` (distributions.hpp), so the bytes do not depend on how the work is cut into
+// ranges, threads, ranks or devices. Nothing is ever buffered in float32 beyond one batch of a
+// few dozen values in registers / on the stack.
+//
+// The CUDA kernel calls the same `fill_segment_range` per grid-stride range, so everything here
+// is BLUEPRINT_HD and uses no library calls. On x86-64 hosts the random paths are additionally
+// compiled for AVX2+FMA and AVX-512 and chosen at run time (`det_fma` is a library call to
+// glibc's `fmaf` without hardware FMA; with it, one instruction giving the same correctly
+// rounded result, so the bits do not depend on which version runs).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "cast.hpp"
+#include "config.hpp"
+#include "distributions.hpp"
+#include "dtype.hpp"
+#include "fingerprint.hpp"
+#include "init.hpp"
+#include "math.hpp"
+#include "philox.hpp"
+#include "segment.hpp"
+
+#if !defined(__CUDACC__) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BLUEPRINT_FILL_X86_DISPATCH 1
+#else
+#define BLUEPRINT_FILL_X86_DISPATCH 0
+#endif
+
+namespace blueprint {
+
+namespace detail {
+
+/// The unsigned storage word of a dtype.
+template <dtype D>
+struct storage_word {
+  using type = std::uint8_t;
+};
+template <>
+struct storage_word<dtype::f32> {
+  using type = std::uint32_t;
+};
+template <>
+struct storage_word<dtype::bf16> {
+  using type = std::uint16_t;
+};
+template <>
+struct storage_word<dtype::f16> {
+  using type = std::uint16_t;
+};
+template <dtype D>
+using storage_t = typename storage_word<D>::type;
+
+/// The storage pattern of `v` in dtype D (the same narrowing as store_element<D>).
+template <dtype D>
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr storage_t<D> to_storage(float v) {
+  if constexpr (D == dtype::f32) {
+    return float_as_bits(v);
+  } else if constexpr (D == dtype::bf16) {
+    return float_to_bf16_bits(v);
+  } else if constexpr (D == dtype::f16) {
+    return float_to_f16_bits(v);
+  } else if constexpr (D == dtype::f8_e4m3fn) {
+    return float_to_f8_e4m3fn_bits(v);
+  } else {
+    static_assert(D == dtype::f8_e5m2, "to_storage: unknown dtype");
+    return float_to_f8_e5m2_bits(v);
+  }
+}
+
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr bool is_constant_kind(init_kind k) {
+  return k == init_kind::zeros || k == init_kind::ones || k == init_kind::constant ||
+         k == init_kind::skip;
+}
+
+/// Groups of 4 elements computed per batch: enough independent work for the compiler to keep
+/// SIMD lanes busy (the loops below are written structure-of-arrays, without branches, so that
+/// g++ vectorizes them), small enough to stay in L1.
+inline constexpr std::uint64_t fill_batch_groups = 32;
+
+// Branch-free forms of det_log and det_sincos_2pi (math.hpp) for the only inputs Box-Muller
+// gives them: det_log of u in [2^-24, 1] (normal, positive, finite: none of its special-case
+// branches is taken, and its general path gives +0 at 1 exactly like the early return) and
+// det_sincos_2pi of u in [0, 1) (the quadrant switch becomes selects). The operations and their
+// order are copied exactly, so the results are the same bits; tests/unit/test_materialize.cpp
+// checks both against math.hpp for every one of their 2^24 possible inputs.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float log_of_unit(float x) {
+  constexpr float ln2_hi = 0x1.62e3p-1f;
+  constexpr float ln2_lo = 0x1.2fefa2p-17f;
+  constexpr float lg1 = 0.666666627f, lg2 = 0.400009722f, lg3 = 0.284987867f, lg4 = 0.242790788f;
+  std::uint32_t ix = float_as_bits(x);
+  ix += 0x3f800000u - 0x3f3504f3u;
+  const int k = static_cast<int>(ix >> 23) - 0x7f;
+  ix = (ix & 0x007fffffu) + 0x3f3504f3u;
+  const float m = bits_as_float(ix);
+  const float f = m - 1.0f;
+  const float s = det_div(f, 2.0f + f);
+  const float z = s * s;
+  const float w = z * z;
+  const float t1 = w * det_fma(w, lg4, lg2);
+  const float t2 = z * det_fma(w, lg3, lg1);
+  const float r = t2 + t1;
+  const float hfsq = 0.5f * f * f;
+  const float dk = static_cast<float>(k);
+  return (((s * (hfsq + r) + dk * ln2_lo) - hfsq) + f) + dk * ln2_hi;
+}
+
+BLUEPRINT_HD BLUEPRINT_INLINE constexpr void sincos_2pi_of_unit(float u, float* s, float* c) {
+  constexpr float h_hi = 1.57079637f, h_lo = -4.37113883e-08f;
+  constexpr float s3 = -0.645964086f, s5 = 0.0796926245f, s7 = -0.00468175393f,
+                  s9 = 0.000160441181f, s11 = -3.59884325e-06f;
+  constexpr float c2 = -1.23370051f, c4 = 0.2536695f, c6 = -0.0208634809f, c8 = 0.000919260259f,
+                  c10 = -2.52020418e-05f, c12 = 4.71087475e-07f;
+  const float v = u * 4.0f;
+  const int q = static_cast<int>(v + 0.5f);  // v >= 0
+  const float r = v - static_cast<float>(q);
+  const float r2 = r * r;
+  float ps = det_fma(r2, s11, s9);
+  ps = det_fma(r2, ps, s7);
+  ps = det_fma(r2, ps, s5);
+  ps = det_fma(r2, ps, s3);
+  const float tail = r * r2 * ps;
+  const float sn = det_fma(r, h_hi, det_fma(r, h_lo, tail));
+  float pc = det_fma(r2, c12, c10);
+  pc = det_fma(r2, pc, c8);
+  pc = det_fma(r2, pc, c6);
+  pc = det_fma(r2, pc, c4);
+  pc = det_fma(r2, pc, c2);
+  const float cs = det_fma(r2, pc, 1.0f);
+  // Quadrant q & 3: (s, c) = (sn, cs), (cs, -sn), (-sn, -cs), (-cs, sn); negation = sign flip.
+  const bool odd = (q & 1) != 0;
+  const std::uint32_t s_sign = static_cast<std::uint32_t>(q & 2) << 30;
+  const std::uint32_t c_sign = static_cast<std::uint32_t>((q + 1) & 2) << 30;
+  *s = bits_as_float(float_as_bits(odd ? cs : sn) ^ s_sign);
+  *c = bits_as_float(float_as_bits(odd ? sn : cs) ^ c_sign);
+}
+
+/// Stores whole groups [group, group + groups) of a random init to out[0 .. 4 groups).
+/// The arithmetic is exactly sample_group's (distributions.hpp), spelled per kind so that the
+/// kind test is outside the loop and the loops vectorize; tests/unit/test_materialize.cpp
+/// checks every element of the tiny models against sample_element bit for bit.
+template <dtype D, init_kind K>
+BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups(const init_spec& s, std::uint64_t seed,
+                                               std::uint64_t tensor_id, std::uint64_t group,
+                                               std::uint64_t groups, storage_t<D>* out) {
+  constexpr std::uint64_t B = fill_batch_groups;
+  while (groups != 0) {
+    const std::uint64_t nb = groups < B ? groups : B;
+    std::uint32_t x[4][B];
+    for (std::uint64_t j = 0; j < nb; ++j) {
+      const philox_result r = philox_for_element_group(seed, tensor_id, group + j);
+      x[0][j] = r.v[0];
+      x[1][j] = r.v[1];
+      x[2][j] = r.v[2];
+      x[3][j] = r.v[3];
+    }
+    float v[4][B];
+    if constexpr (K == init_kind::normal) {
+      // box_muller(x_even, x_odd) of distributions.hpp, in three loops: the square root stays
+      // a scalar library call under g++'s default -fmath-errno (an errno branch the vectorizer
+      // cannot remove), and would otherwise keep the log and sincos loops scalar too.
+      float rad[2][B], sn[2][B], cs[2][B];
+      for (int pair = 0; pair < 2; ++pair)
+        for (std::uint64_t j = 0; j < nb; ++j) {
+          rad[pair][j] = -2.0f * log_of_unit(u01_open_closed(x[2 * pair][j]));
+          sincos_2pi_of_unit(u01_closed_open(x[2 * pair + 1][j]), &sn[pair][j], &cs[pair][j]);
+        }
+      for (int pair = 0; pair < 2; ++pair)
+        for (std::uint64_t j = 0; j < nb; ++j) rad[pair][j] = det_sqrt(rad[pair][j]);
+      for (int pair = 0; pair < 2; ++pair)
+        for (std::uint64_t j = 0; j < nb; ++j) {
+          v[2 * pair][j] = det_fma(s.b, rad[pair][j] * cs[pair][j], s.a);
+          v[2 * pair + 1][j] = det_fma(s.b, rad[pair][j] * sn[pair][j], s.a);
+        }
+    } else if constexpr (K == init_kind::uniform) {
+      const float span = s.b - s.a;
+      for (int l = 0; l < 4; ++l)
+        for (std::uint64_t j = 0; j < nb; ++j)
+          v[l][j] = det_fma(span, u01_closed_open(x[l][j]), s.a);
+    } else {
+      static_assert(K == init_kind::truncated_normal, "fill_groups: random kinds only");
+      const truncnorm_params p = truncnorm_setup(s);
+      for (int l = 0; l < 4; ++l)
+        for (std::uint64_t j = 0; j < nb; ++j) v[l][j] = truncnorm_value(s, p, x[l][j]);
+    }
+    for (std::uint64_t j = 0; j < nb; ++j)
+      for (int l = 0; l < 4; ++l) out[4 * j + l] = to_storage<D>(v[l][j]);
+    group += nb;
+    groups -= nb;
+    out += 4 * nb;
+  }
+}
+
+/// Elements [g, g + n) of a tensor (contiguous in global index) to out[0 .. n).
+template <dtype D, init_kind K>
+BLUEPRINT_HD BLUEPRINT_INLINE void fill_contiguous_random(const init_spec& s, std::uint64_t seed,
+                                                          std::uint64_t tensor_id, std::uint64_t g,
+                                                          std::uint64_t n, storage_t<D>* out) {
+  std::uint64_t i = 0;
+  if (g % 4 != 0) {  // head: the tail lanes of a partial group
+    float v[4];
+    sample_group(s, seed, tensor_id, g / 4, v);
+    for (std::uint64_t lane = g % 4; lane < 4 && i < n; ++lane) out[i++] = to_storage<D>(v[lane]);
+  }
+  const std::uint64_t groups = (n - i) / 4;
+  if (groups != 0) {
+    fill_groups<D, K>(s, seed, tensor_id, (g + i) / 4, groups, out + i);
+    i += 4 * groups;
+  }
+  if (i < n) {  // tail: the head lanes of a partial group
+    float v[4];
+    sample_group(s, seed, tensor_id, (g + i) / 4, v);
+    for (std::uint64_t lane = 0; i < n; ++lane) out[i++] = to_storage<D>(v[lane]);
+  }
+}
+
+/// Index-dependent, non-random kinds (arange, rotary_inv_freq): group by group.
+template <dtype D>
+BLUEPRINT_HD BLUEPRINT_INLINE void fill_contiguous_indexed(const init_spec& s, std::uint64_t seed,
+                                                           std::uint64_t tensor_id, std::uint64_t g,
+                                                           std::uint64_t n, storage_t<D>* out) {
+  std::uint64_t i = 0;
+  while (i < n) {
+    float v[4];
+    const std::uint64_t gi = g + i;
+    sample_group(s, seed, tensor_id, gi / 4, v);
+    for (std::uint64_t lane = gi % 4; lane < 4 && i < n; ++lane) out[i++] = to_storage<D>(v[lane]);
+  }
+}
+
+/// Walks the rows of the affine map that meet local range [k_begin, k_end) and calls
+/// `f(global_begin, local_begin, count)` once per contiguous piece.
+template <class F>
+BLUEPRINT_HD BLUEPRINT_INLINE void for_each_contiguous(const segment& seg, std::uint64_t k_begin,
+                                                       std::uint64_t k_end, F&& f) {
+  std::uint64_t k = k_begin;
+  while (k < k_end) {
+    const std::uint64_t row = k / seg.run;
+    const std::uint64_t offset = k - row * seg.run;
+    std::uint64_t n = seg.run - offset;
+    if (n > k_end - k) n = k_end - k;
+    f(seg.base + row * seg.stride + offset, k, n);
+    k += n;
+  }
+}
+
+template <dtype D>
+BLUEPRINT_HD BLUEPRINT_INLINE void fill_typed(const segment& seg, std::uint64_t seed,
+                                              std::uint64_t k_begin, std::uint64_t k_end,
+                                              std::byte* arena) {
+  using word = storage_t<D>;
+  word* const out = reinterpret_cast<word*>(arena + seg.arena_offset);
+  const init_spec s = seg.init;
+  const std::uint64_t id = seg.tensor_id;
+  if (seg.padding != 0 || is_constant_kind(s.kind)) {
+    // The value does not depend on the index: one pattern, stored n times.
+    const word w = seg.padding != 0 ? word{0} : to_storage<D>(index_value(s, 0));
+    for (std::uint64_t k = k_begin; k < k_end; ++k) out[k] = w;
+    return;
+  }
+  switch (s.kind) {
+    case init_kind::normal:
+      for_each_contiguous(
+          seg, k_begin, k_end, [&](std::uint64_t g, std::uint64_t k, std::uint64_t n) {
+            fill_contiguous_random<D, init_kind::normal>(s, seed, id, g, n, out + k);
+          });
+      return;
+    case init_kind::uniform:
+      for_each_contiguous(
+          seg, k_begin, k_end, [&](std::uint64_t g, std::uint64_t k, std::uint64_t n) {
+            fill_contiguous_random<D, init_kind::uniform>(s, seed, id, g, n, out + k);
+          });
+      return;
+    case init_kind::truncated_normal:
+      for_each_contiguous(
+          seg, k_begin, k_end, [&](std::uint64_t g, std::uint64_t k, std::uint64_t n) {
+            fill_contiguous_random<D, init_kind::truncated_normal>(s, seed, id, g, n, out + k);
+          });
+      return;
+    default:
+      for_each_contiguous(seg, k_begin, k_end,
+                          [&](std::uint64_t g, std::uint64_t k, std::uint64_t n) {
+                            fill_contiguous_indexed<D>(s, seed, id, g, n, out + k);
+                          });
+      return;
+  }
+}
+
+template <dtype D>
+BLUEPRINT_HD BLUEPRINT_INLINE std::uint64_t fingerprint_typed(const segment& seg,
+                                                              std::uint64_t k_begin,
+                                                              std::uint64_t k_end,
+                                                              const std::byte* arena) {
+  using word = storage_t<D>;
+  const word* const in = reinterpret_cast<const word*>(arena + seg.arena_offset);
+  std::uint64_t sum = 0;
+  for_each_contiguous(seg, k_begin, k_end, [&](std::uint64_t g, std::uint64_t k, std::uint64_t n) {
+    for (std::uint64_t i = 0; i < n; ++i)
+      sum += element_fingerprint(seg.tensor_id, g + i, static_cast<std::uint32_t>(in[k + i]));
+  });
+  return sum;
+}
+
+/// Portable entry points (any target; the CUDA kernel's path).
+BLUEPRINT_HD BLUEPRINT_INLINE void fill_segment_range_portable(const segment& seg,
+                                                               std::uint64_t seed,
+                                                               std::uint64_t k_begin,
+                                                               std::uint64_t k_end,
+                                                               std::byte* arena) {
+  switch (seg.type) {
+    case dtype::f32:
+      fill_typed<dtype::f32>(seg, seed, k_begin, k_end, arena);
+      return;
+    case dtype::bf16:
+      fill_typed<dtype::bf16>(seg, seed, k_begin, k_end, arena);
+      return;
+    case dtype::f16:
+      fill_typed<dtype::f16>(seg, seed, k_begin, k_end, arena);
+      return;
+    case dtype::f8_e4m3fn:
+      fill_typed<dtype::f8_e4m3fn>(seg, seed, k_begin, k_end, arena);
+      return;
+    case dtype::f8_e5m2:
+      fill_typed<dtype::f8_e5m2>(seg, seed, k_begin, k_end, arena);
+      return;
+  }
+}
+
+BLUEPRINT_HD BLUEPRINT_INLINE std::uint64_t segment_fingerprint_portable(const segment& seg,
+                                                                         std::uint64_t k_begin,
+                                                                         std::uint64_t k_end,
+                                                                         const std::byte* arena) {
+  if (seg.padding != 0) return 0;
+  switch (seg.type) {
+    case dtype::f32:
+      return fingerprint_typed<dtype::f32>(seg, k_begin, k_end, arena);
+    case dtype::bf16:
+      return fingerprint_typed<dtype::bf16>(seg, k_begin, k_end, arena);
+    case dtype::f16:
+      return fingerprint_typed<dtype::f16>(seg, k_begin, k_end, arena);
+    case dtype::f8_e4m3fn:
+      return fingerprint_typed<dtype::f8_e4m3fn>(seg, k_begin, k_end, arena);
+    case dtype::f8_e5m2:
+      return fingerprint_typed<dtype::f8_e5m2>(seg, k_begin, k_end, arena);
+  }
+  return 0;
+}
+
+#if BLUEPRINT_FILL_X86_DISPATCH
+// The same code compiled for wider x86 ISAs (flatten: every callee is inlined into, and so
+// compiled for, the wrapper's target). Integer and IEEE operations give identical results on
+// every ISA; fma is correctly rounded both as an instruction and as glibc's fmaf.
+__attribute__((target("avx2,fma,bmi2"), optimize("no-math-errno"), flatten)) inline void
+fill_segment_range_avx2(const segment& seg, std::uint64_t seed, std::uint64_t k_begin,
+                        std::uint64_t k_end, std::byte* arena) {
+  fill_segment_range_portable(seg, seed, k_begin, k_end, arena);
+}
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"),
+               optimize("no-math-errno"), flatten)) inline void
+fill_segment_range_avx512(const segment& seg, std::uint64_t seed, std::uint64_t k_begin,
+                          std::uint64_t k_end, std::byte* arena) {
+  fill_segment_range_portable(seg, seed, k_begin, k_end, arena);
+}
+__attribute__((target("avx2,fma,bmi2"), optimize("no-math-errno"), flatten)) inline std::uint64_t
+segment_fingerprint_avx2(const segment& seg, std::uint64_t k_begin, std::uint64_t k_end,
+                         const std::byte* arena) {
+  return segment_fingerprint_portable(seg, k_begin, k_end, arena);
+}
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"),
+               optimize("no-math-errno"), flatten)) inline std::uint64_t
+segment_fingerprint_avx512(const segment& seg, std::uint64_t k_begin, std::uint64_t k_end,
+                           const std::byte* arena) {
+  return segment_fingerprint_portable(seg, k_begin, k_end, arena);
+}
+
+/// 0: portable, 1: AVX2+FMA, 2: AVX-512. Decided once per process.
+inline int host_isa_level() {
+  static const int level = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2"))
+      return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("bmi2"))
+      return 1;
+    return 0;
+  }();
+  return level;
+}
+#endif
+
+}  // namespace detail
+
+/// Computes, casts and stores local elements [k_begin, k_end) of `seg` into the arena.
+/// Padding segments store zeros. Each element's bits equal
+/// `to_storage<seg.type>(sample_element(seg.init, seed, seg.tensor_id, seg.global_index(k)))`.
+/// @pre k_begin <= k_end <= seg.count; the segment lies inside the arena; is_concrete(seg.init)
+BLUEPRINT_HD inline void fill_segment_range(const segment& seg, std::uint64_t seed,
+                                            std::uint64_t k_begin, std::uint64_t k_end,
+                                            std::byte* arena) {
+#if BLUEPRINT_FILL_X86_DISPATCH
+  switch (detail::host_isa_level()) {
+    case 2:
+      detail::fill_segment_range_avx512(seg, seed, k_begin, k_end, arena);
+      return;
+    case 1:
+      detail::fill_segment_range_avx2(seg, seed, k_begin, k_end, arena);
+      return;
+    default:
+      break;
+  }
+#endif
+  detail::fill_segment_range_portable(seg, seed, k_begin, k_end, arena);
+}
+
+/// Sum (mod 2^64) of element_fingerprint(tensor_id, global index, stored bits) over local
+/// elements [k_begin, k_end) of `seg`, reading the stored bits from the arena. Padding: 0.
+/// The seed does not enter: the fingerprint is of the bytes, whatever produced them.
+/// @pre k_begin <= k_end <= seg.count; the segment lies inside the arena
+[[nodiscard]] BLUEPRINT_HD inline std::uint64_t segment_fingerprint(const segment& seg,
+                                                                    std::uint64_t k_begin,
+                                                                    std::uint64_t k_end,
+                                                                    const std::byte* arena) {
+#if BLUEPRINT_FILL_X86_DISPATCH
+  switch (detail::host_isa_level()) {
+    case 2:
+      return detail::segment_fingerprint_avx512(seg, k_begin, k_end, arena);
+    case 1:
+      return detail::segment_fingerprint_avx2(seg, k_begin, k_end, arena);
+    default:
+      break;
+  }
+#endif
+  return detail::segment_fingerprint_portable(seg, k_begin, k_end, arena);
+}
+
+/// The whole segment.
+[[nodiscard]] BLUEPRINT_HD inline std::uint64_t segment_fingerprint(const segment& seg,
+                                                                    const std::byte* arena) {
+  return segment_fingerprint(seg, 0, seg.count, arena);
+}
+
+/// The stored bits element `k` of `seg` must hold (what fill_segment_range writes), zero-extended.
+[[nodiscard]] BLUEPRINT_HD inline std::uint32_t expected_storage_bits(const segment& seg,
+                                                                      std::uint64_t seed,
+                                                                      std::uint64_t k) {
+  if (seg.padding != 0) return 0;
+  return float_to_storage_bits(seg.type,
+                               sample_element(seg.init, seed, seg.tensor_id, seg.global_index(k)));
+}
+
+}  // namespace blueprint
