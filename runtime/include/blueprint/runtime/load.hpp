@@ -78,7 +78,9 @@ struct load_options {
   missing_policy missing = missing_policy::error;
   unexpected_policy unexpected = unexpected_policy::follow_missing;
   mismatch_policy mismatched = mismatch_policy::error;
-  std::uint64_t seed = 0;                      // init of missing tensors and buffers
+  /// Seed of the init of missing tensors and buffers; unset: the materialized model's seed
+  /// (`load`), or 0 (`load_arena`).
+  std::optional<std::uint64_t> seed{};
   std::uint64_t staging_bytes = 256ull << 20;  // host staging, shared by the workers
   unsigned threads = 0;                        // workers; 0: min(4, hardware threads)
   bool direct_reads = true;                    // same-dtype runs: pread into the arena
@@ -550,7 +552,7 @@ class load_chunker {
 /// first byte of the arena is written.
 /// @pre prog was made for layout; arena.size() >= prog.arena_bytes
 /// @post every byte of the arena's segments is written: file bytes cast to the segment dtype,
-///       deterministic init (seed = options.seed) for init-sourced tensors, zeros for padding
+///       deterministic init (seed = options.seed, or 0) for init-sourced tensors, zeros for padding
 template <class Layout>
 load_report load_arena(const Layout& layout, const program& prog, std::span<std::byte> arena,
                        const checkpoint& ckpt, const load_options& options = {}) {
@@ -560,6 +562,7 @@ load_report load_arena(const Layout& layout, const program& prog, std::span<std:
                                 " bytes, the program needs " + std::to_string(prog.arena_bytes));
   load_match m = match_checkpoint(layout, ckpt, options);
   const auto tensors = layout.tensors();
+  const std::uint64_t seed = options.seed.value_or(0);
   // Jobs: fills first (no I/O), then reads in file order.
   std::vector<detail::load_chunker::job> fills, reads;
   std::uint64_t total_bytes = 0;
@@ -620,7 +623,7 @@ load_report load_arena(const Layout& layout, const program& prog, std::span<std:
               init = resolve_init(tensors[seg.tensor_index].spec, layout.options.scheme);
             seg.init = init;
           }
-          fill_segment_range(seg, options.seed, c.k_begin, c.k_end, base);
+          fill_segment_range(seg, seed, c.k_begin, c.k_end, base);
           written = (c.k_end - c.k_begin) * dtype_size(seg.type);
         } else {
           const safetensors_file& f = ckpt.files[c.file];

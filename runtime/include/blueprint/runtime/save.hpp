@@ -177,22 +177,39 @@ template <class Layout>
 
 // ---- communicators -----------------------------------------------------------------------
 
-/// What a save needs from a communicator: its rank, the world size, and an all-reduce that
-/// tells every rank whether all ranks succeeded (which doubles as a barrier).
+/// What a save needs from a communicator: its rank, the world size, and a way for every rank
+/// to learn whether all ranks succeeded (which doubles as a barrier): `all_true(bool)`, or the
+/// `allreduce_sum_u64` of communicator.hpp's interface.
 template <class C>
-concept SaveCommunicator = requires(C& c, bool ok) {
+concept SaveCommunicator = requires(C& c) {
   { c.rank() } -> std::convertible_to<int>;
   { c.size() } -> std::convertible_to<int>;
-  { c.all_true(ok) } -> std::convertible_to<bool>;
-};
+}
+&&(
+    requires(C& c, bool ok) {
+      { c.all_true(ok) } -> std::convertible_to<bool>;
+    } ||
+    requires(C & c, std::uint64_t v) {
+      { c.allreduce_sum_u64(v) } -> std::convertible_to<std::uint64_t>;
+    });
 
 /// One process, no peers.
 struct local_communicator {
   [[nodiscard]] int rank() const { return 0; }
   [[nodiscard]] int size() const { return 1; }
-  void barrier() {}
   [[nodiscard]] bool all_true(bool ok) { return ok; }
 };
+
+namespace detail {
+template <SaveCommunicator C>
+[[nodiscard]] bool all_ranks_ok(C& comm, bool ok) {
+  if constexpr (requires { comm.all_true(ok); }) {
+    return comm.all_true(ok);
+  } else {
+    return comm.allreduce_sum_u64(ok ? 0u : 1u) == 0;
+  }
+}
+}  // namespace detail
 
 /// What a save did on this rank.
 struct save_report {
@@ -275,7 +292,7 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
     fs::remove(index_temp, ec);
   };
   auto agree = [&](bool ok) {
-    if (!comm.all_true(ok)) {
+    if (!detail::all_ranks_ok(comm, ok)) {
       cleanup();
       if (error) std::rethrow_exception(error);
       throw checkpoint_error(dir, "", std::nullopt,
