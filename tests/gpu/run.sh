@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The one command for a machine with a GPU: builds the GPU tests and benchmarks, runs the
+# tests, runs the benchmarks and the PyTorch / Lightning baselines, prints a summary.
+#
+#   tests/gpu/run.sh                 # all stages: build test bench torch
+#   tests/gpu/run.sh build test      # only some stages, in the order given
+#
+# It installs nothing and needs no network: nvcc and the repository's headers build the two
+# programs directly (no CMake configure of the root project, which requires Catch2 and
+# nlohmann_json that a GPU machine may not have); the baselines use the python3 that holds
+# PyTorch, Transformers and Lightning. Logs and CSV files go to $OUT (default build-gpu/out);
+# the build folder (build-gpu, or $BLUEPRINT_GPU_BUILD) is reused when it is there.
+#
+# Environment knobs:
+#   BLUEPRINT_CUDA_ARCH     target (default 90: sm_90 code + compute_90 PTX)
+#   BLUEPRINT_BENCH_MODELS  models for bench_gpu_init (default gpt2-xl,llama3-8b)
+#   BLUEPRINT_TORCH_MODELS  models for the baselines (default gpt2-xl,llama3-8b)
+#   BLUEPRINT_TORCH_MODES   baseline modes (default all: cpu,meta,fabric,cuda_direct,blueprint)
+#   BLUEPRINT_BENCH_REPS    timed repetitions (default 20; the median is reported)
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BLUEPRINT_GPU_BUILD:-$ROOT/build-gpu}
+OUT=${OUT:-$BUILD/out}
+mkdir -p "$BUILD" "$OUT"
+NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+ARCH=${BLUEPRINT_CUDA_ARCH:-90}
+PY=${PYTHON:-python3}
+STAGES=("$@")
+[ ${#STAGES[@]} -eq 0 ] && STAGES=(build test bench torch)
+
+declare -A STATUS
+log() { echo "== $*" | tee -a "$OUT/run.log"; }
+
+# Bit-identity flags (docs/CUDA.md): no contraction on either compiler, no fast math.
+NVFLAGS=(-std=c++20 -O3 --fmad=false -Xcompiler=-ffp-contract=off,-O2 -lineinfo
+         "-gencode=arch=compute_${ARCH},code=[sm_${ARCH},compute_${ARCH}]"
+         -Xptxas=-v,-warn-spills
+         -I"$ROOT/kernels/include" -I"$ROOT/dsl/include" -I"$ROOT/codegen/include"
+         -I"$ROOT/runtime/include" -lpthread)
+
+stage_build() {
+  log "build with $NVCC ($("$NVCC" --version | tail -1)), sm_$ARCH"
+  local t0=$SECONDS
+  "$NVCC" "${NVFLAGS[@]}" "$ROOT/tests/gpu/test_gpu_materialize.cu" \
+      -o "$BUILD/blueprint_gpu_tests" >"$OUT/build_tests.log" 2>&1 &
+  local p1=$!
+  "$NVCC" "${NVFLAGS[@]}" "$ROOT/benchmarks/gpu/bench_gpu_init.cu" \
+      -o "$BUILD/bench_gpu_init" >"$OUT/build_bench.log" 2>&1 &
+  local p2=$!
+  local rc=0
+  wait $p1 || { rc=1; log "FAILED to build the tests:"; tail -30 "$OUT/build_tests.log"; }
+  wait $p2 || { rc=1; log "FAILED to build the benchmarks:"; tail -30 "$OUT/build_bench.log"; }
+  # The kernel's resource report (registers, stack, spills) for docs/KERNEL_NOTES.md.
+  grep -A3 "materialize_kernel\|fingerprint_kernel\|coverage_kernel" "$OUT/build_bench.log" \
+    | grep -E "Compiling entry|registers|stack frame" | sed 's/^/   /' | tee "$OUT/ptxas.txt"
+  log "build: $([ $rc -eq 0 ] && echo ok || echo FAILED) in $((SECONDS - t0)) s"
+  STATUS[build]=$([ $rc -eq 0 ] && echo ok || echo FAILED)
+  return $rc
+}
+
+stage_test() {
+  log "tests"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null \
+    | tee "$OUT/device.txt"
+  "$BUILD/blueprint_gpu_tests" 2>&1 | tee "$OUT/tests.log"
+  local rc=${PIPESTATUS[0]}
+  STATUS[test]=$(grep "^gpu tests:" "$OUT/tests.log" | tail -1)
+  [ -z "${STATUS[test]}" ] && STATUS[test]="crashed (exit $rc)"
+  return $rc
+}
+
+stage_bench() {
+  log "bench_gpu_init"
+  "$BUILD/bench_gpu_init" --reps "${BLUEPRINT_BENCH_REPS:-20}" \
+      --models "${BLUEPRINT_BENCH_MODELS:-gpt2-xl,llama3-8b}" --csv "$OUT/bench.csv" 2>&1 \
+    | tee "$OUT/bench.log"
+  local rc=${PIPESTATUS[0]}
+  STATUS[bench]=$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")
+  return $rc
+}
+
+stage_torch() {
+  log "PyTorch / Lightning baselines (end to end, process start to model ready)"
+  "$PY" "$ROOT/benchmarks/gpu/torch_baselines.py" --ours "$BUILD/bench_gpu_init" \
+      --models "${BLUEPRINT_TORCH_MODELS:-gpt2-xl,llama3-8b}" \
+      --modes "${BLUEPRINT_TORCH_MODES:-cpu,meta,fabric,cuda_direct,blueprint}" \
+      --csv "$OUT/torch.csv" 2>&1 | tee "$OUT/torch.log"
+  local rc=${PIPESTATUS[0]}
+  STATUS[torch]=$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")
+  return $rc
+}
+
+overall=0
+for s in "${STAGES[@]}"; do
+  case $s in
+    build) stage_build || { overall=1; break; } ;;  # nothing to run without binaries
+    test) stage_test || overall=1 ;;
+    bench) stage_bench || overall=1 ;;
+    torch) stage_torch || overall=1 ;;
+    *) echo "unknown stage '$s' (build, test, bench, torch)"; exit 2 ;;
+  esac
+done
+
+{
+  echo
+  echo "================ summary ================"
+  [ -f "$OUT/device.txt" ] && echo "device: $(cat "$OUT/device.txt")"
+  for s in build test bench torch; do
+    [ -n "${STATUS[$s]:-}" ] && printf '%-6s %s\n' "$s" "${STATUS[$s]}"
+  done
+  if [ -f "$OUT/tests.log" ]; then grep "^\[FAIL\]" "$OUT/tests.log" | head -20; fi
+  if [ -f "$OUT/bench.log" ]; then echo; grep -E "GB/s|first materialize" "$OUT/bench.log"; fi
+  if [ -f "$OUT/torch.log" ]; then echo; sed -n '/^model /,$p' "$OUT/torch.log"; fi
+  echo "logs: $OUT"
+} | tee "$OUT/summary.txt"
+exit $overall
