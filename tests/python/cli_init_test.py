@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""`blueprint init` end to end: the JSON report has its keys, and its fingerprint is the library's.
+
+Usage: cli_init_test.py BLUEPRINT_BINARY EXAMPLE_MATERIALIZE_TINY_BINARY
+
+The library's fingerprint comes from examples/materialize_tiny.cpp (tiny-llama, bf16, the seed
+given on its command line), a separate program that calls blueprint::materialize directly.
+Checks: required keys and their types; the fingerprint does not depend on --threads or --poison;
+it equals the example's; a different seed or dtype changes it; bad arguments fail with a message.
+Exit status 0 on success.
+"""
+import json
+import re
+import subprocess
+import sys
+
+REQUIRED = {
+    "model": str,
+    "parameters": int,
+    "bytes": int,
+    "alloc_seconds": float,
+    "init_seconds": float,
+    "init_gb_per_s": float,
+    "peak_rss_bytes": int,
+    "fingerprint": str,
+    "seed": int,
+    "dtype": str,
+    "threads": int,
+}
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def init_json(blueprint, *args):
+    r = run([blueprint, "init", "tiny-llama", "--json", *args])
+    if r.returncode != 0:
+        raise AssertionError(f"blueprint init {' '.join(args)} failed: {r.stderr}")
+    return json.loads(r.stdout)
+
+
+def main():
+    blueprint, example = sys.argv[1], sys.argv[2]
+    failures = []
+
+    def check(cond, what):
+        if not cond:
+            failures.append(what)
+
+    report = init_json(blueprint, "--seed", "1234", "--threads", "1")
+    for key, kind in REQUIRED.items():
+        check(key in report, f"key {key} missing")
+        if key in report:
+            value = report[key]
+            ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
+            check(ok, f"key {key} has type {type(value).__name__}, expected {kind.__name__}")
+    check(re.fullmatch(r"[0-9a-f]{16}", report.get("fingerprint", "")) is not None,
+          f"fingerprint is not 16 hex digits: {report.get('fingerprint')}")
+    check(report.get("model") == "tiny-llama", "model name")
+    check(report.get("dtype") == "bf16", "default dtype is bf16")
+    check(report.get("seed") == 1234, "seed echoed")
+    check(report.get("threads") == 1, "threads echoed")
+    check(report.get("bytes", 0) >= 2 * report.get("parameters", 0), "bf16 arena holds the parameters")
+    check(report.get("peak_rss_bytes", 0) > 0, "peak RSS reported")
+
+    fp = report["fingerprint"]
+    for extra in (["--threads", "3"], ["--threads", "2", "--poison"], ["--alignment", "4096"]):
+        other = init_json(blueprint, "--seed", "1234", *extra)
+        check(other["fingerprint"] == fp, f"fingerprint changes with {' '.join(extra)}")
+    check(init_json(blueprint, "--seed", "1235")["fingerprint"] != fp, "seed changes the fingerprint")
+    check(init_json(blueprint, "--seed", "1234", "--dtype", "f32")["fingerprint"] != fp,
+          "dtype changes the fingerprint")
+
+    r = run([example, "1234"])
+    check(r.returncode == 0, f"example failed: {r.stderr}")
+    m = re.search(r"fingerprint ([0-9a-f]{16})", r.stdout)
+    check(m is not None and m.group(1) == fp,
+          f"library fingerprint {m.group(1) if m else None} != blueprint init's {fp}")
+
+    bad = run([blueprint, "init", "tiny-llama", "--dtype", "f12"])
+    check(bad.returncode != 0 and "f12" in bad.stderr, "unknown dtype is reported")
+    bad = run([blueprint, "init", "no-such-model"])
+    check(bad.returncode != 0 and "no-such-model" in bad.stderr, "unknown model is reported")
+
+    for f in failures:
+        print("FAIL:", f)
+    print("cli_init_test:", "FAILED" if failures else "passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
