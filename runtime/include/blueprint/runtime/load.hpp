@@ -565,7 +565,7 @@ load_report load_arena(const Layout& layout, const program& prog, std::span<std:
   const std::uint64_t seed = options.seed.value_or(0);
   // Jobs: fills first (no I/O), then reads in file order.
   std::vector<detail::load_chunker::job> fills, reads;
-  std::uint64_t total_bytes = 0;
+  std::uint64_t total_bytes = 0, span_bytes = 0;
   for (std::size_t s = 0; s < prog.segments.size(); ++s) {
     const segment& seg = prog.segments[s];
     total_bytes += seg.bytes();
@@ -582,6 +582,11 @@ load_report load_arena(const Layout& layout, const program& prog, std::span<std:
     j.tensor_start = ckpt.file_of(e).header.data_start + e.info->begin;
     j.src = e.info->type;
     reads.push_back(j);
+    // The file bytes this segment's rows span: no staged chunk needs more than all of them.
+    const std::uint64_t rows = seg.run == 0 ? 0 : (seg.count + seg.run - 1) / seg.run;
+    span_bytes +=
+        (seg.stride == seg.run || rows == 0 ? seg.count : (rows - 1) * seg.stride + seg.run) *
+        st_dtype_size(j.src);
   }
   std::stable_sort(reads.begin(), reads.end(), [&](const auto& a, const auto& b) {
     const segment& sa = prog.segments[a.segment_index];
@@ -596,8 +601,10 @@ load_report load_arena(const Layout& layout, const program& prog, std::span<std:
   unsigned threads = options.threads != 0
                          ? options.threads
                          : std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
+  // Staging per worker: its share of the budget, but never more than the reads could use.
   const std::uint64_t per_worker =
-      std::max<std::uint64_t>(64, options.staging_bytes / threads) / 8 * 8;
+      std::max<std::uint64_t>(64, std::min(options.staging_bytes / threads, span_bytes + 8)) / 8 *
+      8;
   detail::load_chunker chunker(prog, std::move(jobs), per_worker, options.direct_reads);
   std::mutex next_mutex, progress_mutex;
   std::atomic<bool> stop{false};
@@ -631,7 +638,8 @@ load_report load_arena(const Layout& layout, const program& prog, std::span<std:
             detail::pread_all(f.fd.get(), base + c.arena_offset, c.bytes, c.file_offset, f.path);
             written = c.bytes;
           } else {
-            if (!staging) staging = std::make_unique<unsigned char[]>(per_worker);
+            // Default-initialized: pages are touched only as chunks fill them.
+            if (!staging) staging.reset(new unsigned char[per_worker]);
             detail::pread_all(f.fd.get(), staging.get(), c.bytes, c.file_offset, f.path);
             for (const detail::load_span& p : c.pieces) {
               detail::convert_elements(staging.get() + p.file_offset, p.src, base + p.arena_offset,
