@@ -39,9 +39,40 @@ NVFLAGS=(-std=c++20 -O3 --fmad=false -Xcompiler=-ffp-contract=off,-O2 -lineinfo
          -I"$ROOT/kernels/include" -I"$ROOT/dsl/include" -I"$ROOT/codegen/include"
          -I"$ROOT/runtime/include" -lpthread)
 
+# nccl.h and libnccl: the system's, or the pip wheel's next to PyTorch (nvidia-nccl-cu13).
+find_nccl() {
+  for d in /usr /usr/local /usr/local/cuda; do
+    if [ -f "$d/include/nccl.h" ]; then echo "$d"; return; fi
+  done
+  "$PY" - <<'PYEOF' 2>/dev/null
+import glob, os, site, sys
+roots = list(site.getsitepackages()) + [site.getusersitepackages()]
+for r in roots:
+    for h in glob.glob(os.path.join(r, "nvidia", "**", "include", "nccl.h"), recursive=True):
+        print(os.path.dirname(os.path.dirname(h)))
+        sys.exit(0)
+PYEOF
+}
+
 stage_build() {
   log "build with $NVCC ($("$NVCC" --version | tail -1)), sm_$ARCH"
   local t0=$SECONDS
+  local nccl
+  nccl=$(find_nccl)
+  local p3=""
+  if [ -n "$nccl" ]; then
+    local lib="" d
+    for d in "$nccl"/lib "$nccl"/lib64 /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu; do
+      if [ -e "$d/libnccl.so.2" ]; then lib=$d; break; fi
+    done
+    log "NCCL from $nccl"
+    "$NVCC" "${NVFLAGS[@]}" -I"$nccl/include" "$ROOT/tests/gpu/test_gpu_nccl.cu" \
+        -L"$lib" -l:libnccl.so.2 -Xlinker -rpath,"$lib" \
+        -o "$BUILD/blueprint_gpu_nccl_tests" >"$OUT/build_nccl.log" 2>&1 &
+    p3=$!
+  else
+    log "no nccl.h found: the NCCL test is not built"
+  fi
   "$NVCC" "${NVFLAGS[@]}" "$ROOT/tests/gpu/test_gpu_materialize.cu" \
       -o "$BUILD/blueprint_gpu_tests" >"$OUT/build_tests.log" 2>&1 &
   local p1=$!
@@ -51,6 +82,9 @@ stage_build() {
   local rc=0
   wait $p1 || { rc=1; log "FAILED to build the tests:"; tail -30 "$OUT/build_tests.log"; }
   wait $p2 || { rc=1; log "FAILED to build the benchmarks:"; tail -30 "$OUT/build_bench.log"; }
+  if [ -n "$p3" ]; then
+    wait $p3 || { log "FAILED to build the NCCL test (the others go on):"; tail -30 "$OUT/build_nccl.log"; rm -f "$BUILD/blueprint_gpu_nccl_tests"; }
+  fi
   # The kernel's resource report (registers, stack, spills) for docs/KERNEL_NOTES.md.
   grep -A3 "materialize_kernel\|fingerprint_kernel\|coverage_kernel" "$OUT/build_bench.log" \
     | grep -E "Compiling entry|registers|stack frame" | sed 's/^/   /' | tee "$OUT/ptxas.txt"
@@ -67,6 +101,16 @@ stage_test() {
   local rc=${PIPESTATUS[0]}
   STATUS[test]=$(grep "^gpu tests:" "$OUT/tests.log" | tail -1)
   [ -z "${STATUS[test]}" ] && STATUS[test]="crashed (exit $rc)"
+  if [ -x "$BUILD/blueprint_gpu_nccl_tests" ]; then
+    log "NCCL test, world size 1"
+    env -u WORLD_SIZE -u RANK "$BUILD/blueprint_gpu_nccl_tests" 2>&1 | tee "$OUT/tests_nccl.log"
+    local rc2=${PIPESTATUS[0]}
+    STATUS[nccl]=$(grep "^gpu tests:" "$OUT/tests_nccl.log" | tail -1)
+    [ -z "${STATUS[nccl]}" ] && STATUS[nccl]="crashed (exit $rc2)"
+    [ $rc2 -ne 0 ] && rc=1
+  else
+    STATUS[nccl]="not built (no nccl.h)"
+  fi
   return $rc
 }
 
@@ -106,10 +150,12 @@ done
   echo
   echo "================ summary ================"
   [ -f "$OUT/device.txt" ] && echo "device: $(cat "$OUT/device.txt")"
-  for s in build test bench torch; do
+  for s in build test nccl bench torch; do
     [ -n "${STATUS[$s]:-}" ] && printf '%-6s %s\n' "$s" "${STATUS[$s]}"
   done
-  if [ -f "$OUT/tests.log" ]; then grep "^\[FAIL\]" "$OUT/tests.log" | head -20; fi
+  for f in "$OUT/tests.log" "$OUT/tests_nccl.log"; do
+    [ -f "$f" ] && grep -A3 "^\[FAIL\]\|^    " "$f" | head -30
+  done
   if [ -f "$OUT/bench.log" ]; then echo; grep -E "GB/s|first materialize" "$OUT/bench.log"; fi
   if [ -f "$OUT/torch.log" ]; then echo; sed -n '/^model /,$p' "$OUT/torch.log"; fi
   echo "logs: $OUT"

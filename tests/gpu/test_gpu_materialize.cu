@@ -62,14 +62,15 @@ std::uint64_t cpu_fingerprint(const program& p, const std::vector<std::byte>& ar
 }
 
 /// "" when equal; otherwise where the first difference is.
-std::string first_difference(const program& p, const std::vector<std::byte>& cpu,
+std::string first_difference(const program& p, const std::vector<std::byte>& cpu_bytes,
                              const std::vector<std::byte>& gpu) {
-  if (cpu.size() != gpu.size())
-    return "sizes differ: " + std::to_string(cpu.size()) + " vs " + std::to_string(gpu.size());
-  std::size_t differing = 0, first = cpu.size();
-  for (std::size_t i = 0; i < cpu.size(); ++i)
-    if (cpu[i] != gpu[i]) {
-      if (first == cpu.size()) first = i;
+  if (cpu_bytes.size() != gpu.size())
+    return "sizes differ: " + std::to_string(cpu_bytes.size()) + " vs " +
+           std::to_string(gpu.size());
+  std::size_t differing = 0, first = cpu_bytes.size();
+  for (std::size_t i = 0; i < cpu_bytes.size(); ++i)
+    if (cpu_bytes[i] != gpu[i]) {
+      if (first == cpu_bytes.size()) first = i;
       ++differing;
     }
   if (differing == 0) return "";
@@ -80,7 +81,7 @@ std::string first_difference(const program& p, const std::vector<std::byte>& cpu
     const std::uint64_t size = dtype_size(s.type);
     const std::uint64_t k = (first - s.arena_offset) / size;
     std::uint32_t a = 0, b = 0;
-    std::memcpy(&a, cpu.data() + s.arena_offset + k * size, size);
+    std::memcpy(&a, cpu_bytes.data() + s.arena_offset + k * size, size);
     std::memcpy(&b, gpu.data() + s.arena_offset + k * size, size);
     where += " = segment " + std::to_string(i) + " (" + std::string(dtype_name(s.type)) + ", " +
              std::string(init_kind_name(s.init.kind)) + (s.padding ? ", padding" : "") + ", base " +
@@ -103,12 +104,12 @@ struct no_layout {
 template <class Layout>
 void check_program(const Layout& layout, const program& p, std::uint64_t seed,
                    const std::string& what) {
-  const std::vector<std::byte> cpu = cpu_arena(p, seed);
+  const std::vector<std::byte> cpu_bytes = cpu_arena(p, seed);
   device_model m = materialize(layout, p, cuda{}, {.seed = seed, .poison = true});
   const std::vector<std::byte> gpu = m.copy_to_host();
-  const std::string diff = first_difference(p, cpu, gpu);
+  const std::string diff = first_difference(p, cpu_bytes, gpu);
   GPU_CHECK_MSG(diff.empty(), what + ": " + diff);
-  const std::uint64_t want = cpu_fingerprint(p, cpu), got = m.fingerprint();
+  const std::uint64_t want = cpu_fingerprint(p, cpu_bytes), got = m.fingerprint();
   GPU_CHECK_MSG(want == got,
                 what + ": fingerprint cpu " + std::to_string(want) + " gpu " + std::to_string(got));
 }
@@ -181,9 +182,9 @@ void check_model(const M& model, const dtype_policy& policy, const std::string& 
   const auto l = dynamic_layout_of(model, policy);
   const materialized_model cpu_model = materialize(l, cpu{}, {.seed = seed});
   const std::span<const std::byte> a = cpu_model.arena();
-  const std::vector<std::byte> cpu(a.begin(), a.end());
+  const std::vector<std::byte> cpu_bytes(a.begin(), a.end());
   device_model m = materialize(l, cuda{}, {.seed = seed, .poison = true});
-  const std::string diff = first_difference(m.program(), cpu, m.copy_to_host());
+  const std::string diff = first_difference(m.program(), cpu_bytes, m.copy_to_host());
   GPU_CHECK_MSG(diff.empty(), what + ": " + diff);
   const std::uint64_t want = cpu_model.fingerprint(), got = m.fingerprint();
   GPU_CHECK_MSG(want == got,
@@ -240,9 +241,9 @@ GPU_TEST("every rank of tp, fsdp, zero3, pp and ep plans gives the CPU's bytes o
                                  std::string(strategy_name(c.s)) + " world " +
                                  std::to_string(pl.world_size()) + " rank " + std::to_string(r);
         const program p = pl.program(r);
-        const std::vector<std::byte> cpu = cpu_arena(p, 11);
+        const std::vector<std::byte> cpu_bytes = cpu_arena(p, 11);
         device_model m = materialize(pl, r, cuda{}, {.seed = 11, .poison = true});
-        const std::string diff = first_difference(p, cpu, m.copy_to_host());
+        const std::string diff = first_difference(p, cpu_bytes, m.copy_to_host());
         GPU_CHECK_MSG(diff.empty(), what + ": " + diff);
         const materialized_model cpu_shard = materialize(pl, r, cpu{}, {.seed = 11});
         GPU_CHECK_MSG(m.fingerprint() == cpu_shard.fingerprint(), what + ": rank fingerprint");

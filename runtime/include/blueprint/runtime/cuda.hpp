@@ -491,9 +491,10 @@ device_model make_device_model(const Layout& layout, ::blueprint::program prog, 
     const coverage_report r = m.check_coverage();
     if (!r.complete())
       throw poison_error("cuda materialize: " + std::to_string(r.unwritten_elements) +
-                         " elements were not written; the first at arena byte " +
-                         std::to_string(r.first_unwritten_offset) + ", tensor " +
-                         r.first_unwritten_tensor);
+                             " elements were not written; the first at arena byte " +
+                             std::to_string(r.first_unwritten_offset) + ", tensor " +
+                             r.first_unwritten_tensor,
+                         r.first_unwritten_tensor, r.first_unwritten_offset);
   }
   if (where.synchronize) m.wait();
   return m;
