@@ -282,3 +282,19 @@ TEST_CASE("element fingerprints sum to an order-free model hash", "[fingerprint]
   CHECK(element_fingerprint(42, 0, 1) != element_fingerprint(43, 0, 1));
   CHECK(element_fingerprint(42, 0, 1) != element_fingerprint(42, 1, 1));
 }
+
+TEST_CASE("compile-time and run-time evaluation give the same bits", "[distributions]") {
+  // g++ folds __builtin_fmaf / __builtin_sqrtf exactly; glibc's fmaf and sqrtss are correctly
+  // rounded: both must agree, or a static_assert on init values would lie.
+  constexpr float n0 = sample_element(init::normal(0, 1), 7, 9, 0);
+  constexpr float n3 = sample_element(init::normal(0.5f, 2), 7, 9, 3);
+  constexpr float t1 = sample_element(init::truncated_normal(0, 1, -2, 2), 7, 9, 1);
+  constexpr float r5 = sample_element(init::rotary_inv_freq(1e4f, 128), 0, 0, 5);
+  volatile std::uint64_t seed = 7;  // defeat folding on the run-time side
+  CHECK(float_as_bits(sample_element(init::normal(0, 1), seed, 9, 0)) == float_as_bits(n0));
+  CHECK(float_as_bits(sample_element(init::normal(0.5f, 2), seed, 9, 3)) == float_as_bits(n3));
+  CHECK(float_as_bits(sample_element(init::truncated_normal(0, 1, -2, 2), seed, 9, 1)) ==
+        float_as_bits(t1));
+  CHECK(float_as_bits(sample_element(init::rotary_inv_freq(1e4f, 128), seed - 7, 0, 5)) ==
+        float_as_bits(r5));
+}
