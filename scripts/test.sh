@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds Blueprint and runs every test: the README's "build and pass every test" command, and
+# what CI runs (.ci/run).
+#
+#   1. build/       Release (CUDA when nvcc is found): static, unit, compile-fail, header,
+#                   consumer, MPI, Python tiers; GPU tests are compiled, run by tests/gpu/run.sh
+#   2. build-asan/  the same host tests under AddressSanitizer + UBSan (no CUDA, no benchmarks)
+#
+# Exits non-zero on any failure and ends with one line, `N passed, M failed`, counting the tests
+# of both builds (a failed configure or build counts as one failure).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup.sh
+
+# Open MPI refuses to run as root (CI, containers) unless told twice.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+jobs=$(nproc)
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+fi
+
+passed=0
+failed=0
+started=$SECONDS
+
+# run_suite NAME BUILD_DIR CMAKE_ARGS...: configure, build, ctest; adds to passed/failed.
+run_suite() {
+  local name=$1 dir=$2
+  shift 2
+  local t0=$SECONDS
+  echo "== ${name}: configure ${dir}"
+  if ! cmake -S . -B "${dir}" "${launcher[@]}" "$@" >"${dir}.configure.log" 2>&1; then
+    cat "${dir}.configure.log"
+    echo "== ${name}: configure FAILED"
+    failed=$((failed + 1))
+    return
+  fi
+  echo "== ${name}: build (-j${jobs})"
+  if ! cmake --build "${dir}" -j"${jobs}" >"${dir}.build.log" 2>&1; then
+    # Show the errors, not the whole log; keep building what can be built for the tests.
+    grep -E -B2 -A12 "error|Error [0-9]" "${dir}.build.log" | head -n 200 || true
+    echo "== ${name}: build FAILED (full log: ${dir}.build.log)"
+    failed=$((failed + 1))
+    cmake --build "${dir}" -j"${jobs}" -- -k >/dev/null 2>&1 || true
+  fi
+  echo "== ${name}: built in $((SECONDS - t0)) s; ctest"
+  local log="${dir}.ctest.log"
+  (cd "${dir}" && ctest --output-on-failure -j"${jobs}") 2>&1 | tee "${log}" || true
+  # "100% tests passed, 0 tests failed out of 42"
+  local summary
+  summary=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "${log}" | tail -n 1 || true)
+  if [[ ${summary} =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+    local f=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
+    passed=$((passed + total - f))
+    failed=$((failed + f))
+  elif grep -q "No tests were found" "${log}"; then
+    echo "== ${name}: ctest found no tests"
+    failed=$((failed + 1))
+  else
+    echo "== ${name}: no ctest summary"
+    failed=$((failed + 1))
+  fi
+  echo "== ${name}: done in $((SECONDS - t0)) s"
+}
+
+run_suite release build -DCMAKE_BUILD_TYPE=Release
+run_suite sanitize build-asan -DCMAKE_BUILD_TYPE=Debug -DBLUEPRINT_SANITIZE=ON \
+  -DBLUEPRINT_CUDA=OFF -DBLUEPRINT_BUILD_BENCHMARKS=OFF -DBLUEPRINT_BUILD_EXAMPLES=ON \
+  -DBLUEPRINT_BUILD_TESTS=ON
+
+echo "== all tests in $((SECONDS - started)) s"
+echo "${passed} passed, ${failed} failed"
+[[ ${failed} -eq 0 && ${passed} -gt 0 ]]
