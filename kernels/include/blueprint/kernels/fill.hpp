@@ -17,8 +17,10 @@
 // rounded result, so the bits do not depend on which version runs).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "cast.hpp"
@@ -33,6 +35,7 @@
 
 #if !defined(__CUDACC__) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define BLUEPRINT_FILL_X86_DISPATCH 1
+#include <xmmintrin.h>  // _mm_sqrt_ps (SSE, part of the x86-64 baseline)
 #else
 #define BLUEPRINT_FILL_X86_DISPATCH 0
 #endif
@@ -145,6 +148,18 @@ BLUEPRINT_HD BLUEPRINT_INLINE constexpr void sincos_2pi_of_unit(float u, float* 
   *c = bits_as_float(float_as_bits(odd ? sn : cs) ^ c_sign);
 }
 
+/// x[i] = det_sqrt(x[i]) for i < n. On x86-64 hosts 4 at a time with SQRTPS: IEEE correctly
+/// rounded like the scalar SQRTSS that sqrtf compiles to, so the same bits; g++ cannot
+/// vectorize sqrtf itself under its default -fmath-errno (it keeps a branch to the library call
+/// for negative inputs).
+BLUEPRINT_HD BLUEPRINT_INLINE void sqrt_in_place(float* x, std::uint64_t n) {
+  std::uint64_t i = 0;
+#if BLUEPRINT_FILL_X86_DISPATCH
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+#endif
+  for (; i < n; ++i) x[i] = det_sqrt(x[i]);
+}
+
 /// Stores whole groups [group, group + groups) of a random init to out[0 .. 4 groups).
 /// The arithmetic is exactly sample_group's (distributions.hpp), spelled per kind so that the
 /// kind test is outside the loop and the loops vectorize; tests/unit/test_materialize.cpp
@@ -166,17 +181,16 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups(const init_spec& s, std::uint64_t
     }
     float v[4][B];
     if constexpr (K == init_kind::normal) {
-      // box_muller(x_even, x_odd) of distributions.hpp, in three loops: the square root stays
-      // a scalar library call under g++'s default -fmath-errno (an errno branch the vectorizer
-      // cannot remove), and would otherwise keep the log and sincos loops scalar too.
+      // box_muller(x_even, x_odd) of distributions.hpp, in three loops: under g++'s default
+      // -fmath-errno a square root in the loop would keep the log and sincos scalar too.
       float rad[2][B], sn[2][B], cs[2][B];
       for (int pair = 0; pair < 2; ++pair)
         for (std::uint64_t j = 0; j < nb; ++j) {
           rad[pair][j] = -2.0f * log_of_unit(u01_open_closed(x[2 * pair][j]));
           sincos_2pi_of_unit(u01_closed_open(x[2 * pair + 1][j]), &sn[pair][j], &cs[pair][j]);
         }
-      for (int pair = 0; pair < 2; ++pair)
-        for (std::uint64_t j = 0; j < nb; ++j) rad[pair][j] = det_sqrt(rad[pair][j]);
+      sqrt_in_place(rad[0], nb);
+      sqrt_in_place(rad[1], nb);
       for (int pair = 0; pair < 2; ++pair)
         for (std::uint64_t j = 0; j < nb; ++j) {
           v[2 * pair][j] = det_fma(s.b, rad[pair][j] * cs[pair][j], s.a);
@@ -357,6 +371,19 @@ BLUEPRINT_HD BLUEPRINT_INLINE std::uint64_t segment_fingerprint_portable(const s
 }
 
 #if BLUEPRINT_FILL_X86_DISPATCH
+/// 0: portable, 1: AVX2+FMA, 2: AVX-512 (what this CPU supports).
+inline int detected_isa_level() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2"))
+    return 2;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("bmi2"))
+    return 1;
+  return 0;
+}
+
 // The same code compiled for wider x86 ISAs (flatten: every callee is inlined into, and so
 // compiled for, the wrapper's target). Integer and IEEE operations give identical results on
 // every ISA; fma is correctly rounded both as an instruction and as glibc's fmaf.
@@ -383,18 +410,15 @@ segment_fingerprint_avx512(const segment& seg, std::uint64_t k_begin, std::uint6
   return segment_fingerprint_portable(seg, k_begin, k_end, arena);
 }
 
-/// 0: portable, 1: AVX2+FMA, 2: AVX-512. Decided once per process.
+/// 0: portable, 1: AVX2+FMA, 2: AVX-512. Decided once per process; the environment variable
+/// BLUEPRINT_FILL_ISA=0|1|2 lowers it (benchmarks compare the paths; the bytes are the same).
 inline int host_isa_level() {
   static const int level = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2"))
-      return 2;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("bmi2"))
-      return 1;
-    return 0;
+    const int cap = [] {
+      const char* e = std::getenv("BLUEPRINT_FILL_ISA");
+      return e != nullptr && e[0] >= '0' && e[0] <= '2' ? e[0] - '0' : 2;
+    }();
+    return std::min(cap, detected_isa_level());
   }();
   return level;
 }
