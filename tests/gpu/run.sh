@@ -8,7 +8,9 @@
 # It installs nothing and needs no network: nvcc and the repository's headers build the two
 # programs directly (no CMake configure of the root project, which requires Catch2 and
 # nlohmann_json that a GPU machine may not have); the baselines use the python3 that holds
-# PyTorch, Transformers and Lightning. Logs and CSV files go to $OUT (default build-gpu/out);
+# PyTorch, Transformers and Lightning. Results go to $OUT (default build-gpu/out), at most 8
+# files: summary.txt, tests.log, tests_nccl.log, bench.log, bench.csv, torch.log, torch.csv
+# (+ build logs on a failed build); other logs stay in the build folder's logs/;
 # the build folder (build-gpu, or $BLUEPRINT_GPU_BUILD) is reused when it is there.
 #
 # Environment knobs:
@@ -30,7 +32,9 @@ STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=(build test bench torch)
 
 declare -A STATUS
-log() { echo "== $*" | tee -a "$OUT/run.log"; }
+LOGS=$BUILD/logs  # build logs stay here ($OUT gets them only on failure: the device tool
+mkdir -p "$LOGS"  # brings back at most 8 files)
+log() { echo "== $*"; }
 
 # Bit-identity flags (docs/CUDA.md): no contraction on either compiler, no fast math.
 NVFLAGS=(-std=c++20 -O3 --fmad=false -Xcompiler=-ffp-contract=off,-O2 -lineinfo
@@ -68,26 +72,27 @@ stage_build() {
     log "NCCL from $nccl"
     "$NVCC" "${NVFLAGS[@]}" -I"$nccl/include" "$ROOT/tests/gpu/test_gpu_nccl.cu" \
         -L"$lib" -l:libnccl.so.2 -Xlinker -rpath,"$lib" \
-        -o "$BUILD/blueprint_gpu_nccl_tests" >"$OUT/build_nccl.log" 2>&1 &
+        -o "$BUILD/blueprint_gpu_nccl_tests" >"$LOGS/build_nccl.log" 2>&1 &
     p3=$!
   else
     log "no nccl.h found: the NCCL test is not built"
   fi
   "$NVCC" "${NVFLAGS[@]}" "$ROOT/tests/gpu/test_gpu_materialize.cu" \
-      -o "$BUILD/blueprint_gpu_tests" >"$OUT/build_tests.log" 2>&1 &
+      -o "$BUILD/blueprint_gpu_tests" >"$LOGS/build_tests.log" 2>&1 &
   local p1=$!
   "$NVCC" "${NVFLAGS[@]}" "$ROOT/benchmarks/gpu/bench_gpu_init.cu" \
-      -o "$BUILD/bench_gpu_init" >"$OUT/build_bench.log" 2>&1 &
+      -o "$BUILD/bench_gpu_init" >"$LOGS/build_bench.log" 2>&1 &
   local p2=$!
   local rc=0
-  wait $p1 || { rc=1; log "FAILED to build the tests:"; tail -30 "$OUT/build_tests.log"; }
-  wait $p2 || { rc=1; log "FAILED to build the benchmarks:"; tail -30 "$OUT/build_bench.log"; }
+  wait $p1 || { rc=1; log "FAILED to build the tests:"; tail -30 "$LOGS/build_tests.log"; }
+  wait $p2 || { rc=1; log "FAILED to build the benchmarks:"; tail -30 "$LOGS/build_bench.log"; }
   if [ -n "$p3" ]; then
-    wait $p3 || { log "FAILED to build the NCCL test (the others go on):"; tail -30 "$OUT/build_nccl.log"; rm -f "$BUILD/blueprint_gpu_nccl_tests"; }
+    wait $p3 || { log "FAILED to build the NCCL test (the others go on):"; tail -30 "$LOGS/build_nccl.log"; rm -f "$BUILD/blueprint_gpu_nccl_tests"; }
   fi
   # The kernel's resource report (registers, stack, spills) for docs/KERNEL_NOTES.md.
-  grep -A3 "materialize_kernel\|fingerprint_kernel\|coverage_kernel" "$OUT/build_bench.log" \
-    | grep -E "Compiling entry|registers|stack frame" | sed 's/^/   /' | tee "$OUT/ptxas.txt"
+  grep -A3 "materialize_kernel\|fingerprint_kernel\|coverage_kernel" "$LOGS/build_bench.log" \
+    | grep -E "Compiling entry|registers|stack frame" | sed 's/^/   /' | tee "$LOGS/ptxas.txt"
+  [ $rc -ne 0 ] && cp "$LOGS"/build_*.log "$OUT"/ 2>/dev/null
   log "build: $([ $rc -eq 0 ] && echo ok || echo FAILED) in $((SECONDS - t0)) s"
   STATUS[build]=$([ $rc -eq 0 ] && echo ok || echo FAILED)
   return $rc
@@ -96,7 +101,7 @@ stage_build() {
 stage_test() {
   log "tests"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null \
-    | tee "$OUT/device.txt"
+    | tee "$LOGS/device.txt"
   "$BUILD/blueprint_gpu_tests" 2>&1 | tee "$OUT/tests.log"
   local rc=${PIPESTATUS[0]}
   STATUS[test]=$(grep "^gpu tests:" "$OUT/tests.log" | tail -1)
@@ -149,7 +154,8 @@ done
 {
   echo
   echo "================ summary ================"
-  [ -f "$OUT/device.txt" ] && echo "device: $(cat "$OUT/device.txt")"
+  [ -f "$LOGS/device.txt" ] && echo "device: $(cat "$LOGS/device.txt")"
+  [ -f "$LOGS/ptxas.txt" ] && cat "$LOGS/ptxas.txt"
   for s in build test nccl bench torch; do
     [ -n "${STATUS[$s]:-}" ] && printf '%-6s %s\n' "$s" "${STATUS[$s]}"
   done

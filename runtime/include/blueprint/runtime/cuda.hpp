@@ -458,7 +458,6 @@ class device_model {
 template <class Layout>
 device_model make_device_model(const Layout& layout, ::blueprint::program prog, cuda where,
                                const materialize_options& options) {
-  detail::cuda_device_scope scope(where.device);
   device_model m;
   m.device_ = where.device;
   m.stream_ = where.stream;
@@ -474,8 +473,9 @@ device_model make_device_model(const Layout& layout, ::blueprint::program prog, 
       m.tensors_[l.tensor_index].local = l;
   for (const auto& tie : layout.ties()) m.ties_.emplace_back(std::string(tie.name()), tie.target);
 
-  // The table is validated on the host before any device memory is taken.
+  // The table is validated on the host before the device is touched.
   m.table_.plan(prog, 0);
+  detail::cuda_device_scope scope(where.device);
   m.scratch_offset_ = m.table_.bytes;
   m.program_ = std::move(prog);
   m.arena_ = detail::allocate_arena(where.device, m.program_.arena_bytes);
