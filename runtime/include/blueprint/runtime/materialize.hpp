@@ -122,6 +122,24 @@ inline void parallel_memset(std::byte* data, int value, std::uint64_t bytes, uns
 
 }  // namespace detail
 
+/// Runs the init program `prog` into `arena` (at least prog.arena_bytes bytes) on
+/// `target.threads` threads: every element of every segment computed, cast and stored once.
+/// The bytes do not depend on the thread count. Use it to re-initialize an existing arena.
+/// @pre validate_program(tensors, prog) passed; arena.size() >= prog.arena_bytes
+inline void run_init_program(const program& prog, std::uint64_t seed, std::span<std::byte> arena,
+                             cpu target = {}) {
+  if (arena.size() < prog.arena_bytes)
+    throw std::invalid_argument("run_init_program: the arena holds " +
+                                std::to_string(arena.size()) + " bytes, the program needs " +
+                                std::to_string(prog.arena_bytes));
+  const unsigned threads = resolve_threads(target.threads);
+  const std::vector<work_chunk> chunks = split_work(prog.segments, threads);
+  std::byte* const base = arena.data();
+  run_chunks(chunks, threads, [&](const work_chunk& c, unsigned) {
+    fill_segment_range(prog.segments[c.segment], seed, c.k_begin, c.k_end, base);
+  });
+}
+
 /// A model (or one rank's part of it) living in one host arena. Move-only; views handed out stay
 /// valid while it lives, also across moves.
 class materialized_model {
@@ -153,11 +171,7 @@ class materialized_model {
     if (options.init == init_mode::skip) return;
 
     t0 = std::chrono::steady_clock::now();
-    const std::vector<work_chunk> chunks = split_work(program_.segments, threads_);
-    std::byte* const base = arena_.data();
-    run_chunks(chunks, threads_, [&](const work_chunk& c, unsigned) {
-      fill_segment_range(program_.segments[c.segment], options_.seed, c.k_begin, c.k_end, base);
-    });
+    run_init_program(program_, options_.seed, arena_.bytes(), cpu{threads_});
     init_seconds_ = detail::seconds_since(t0);
 
     if (options.poison) {

@@ -1,0 +1,256 @@
+// CPU materialization speed against the physical limit and against what users do today.
+//
+// All figures are bytes of the final model written per second (bytes_per_second), plus
+// elements per second (items_per_second). Run: ./build/benchmarks/bench_materialize
+// (--benchmark_filter=gpt2 for the quick ones). Arguments are the thread counts.
+//   init_warm      the init program of GPT-2 (124M, HF init: normal(0, 0.02) weights, scaled
+//                  normal residual projections, constant norms and biases) into an arena whose
+//                  pages are already faulted in: the compute + store cost
+//   init_cold      blueprint::materialize from scratch (mmap + page faults + init), with
+//                  transparent huge pages on (/1) or off (/0), or MAP_POPULATE (populate)
+//   constants      the same bytes, every tensor a constant (norm-like ones): the store cost
+//   memset/memcpy  the same bytes: the physical limit (warm and cold)
+//   today          what a PyTorch-style C++ user writes: a float32 buffer filled with
+//                  std::normal_distribution (or a fast xoshiro + Box-Muller), then cast to bf16
+//                  in a second pass: two passes and 3x the final memory at the peak
+//   tinyllama      TinyLlama-1.1B (bf16, 2.2 GB) cold and warm, the >= 1B-parameter model
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <blueprint/dsl/models.hpp>
+#include <blueprint/runtime/materialize.hpp>
+
+namespace {
+
+namespace bp = blueprint;
+
+const bp::dynamic_layout& gpt2_layout(bp::dtype t) {
+  static const bp::dynamic_layout bf16 =
+      bp::dynamic_layout_of(bp::models::gpt2, bp::dtype_policy::bf16());
+  static const bp::dynamic_layout f32 =
+      bp::dynamic_layout_of(bp::models::gpt2, bp::dtype_policy::f32());
+  return t == bp::dtype::bf16 ? bf16 : f32;
+}
+
+void report(benchmark::State& state, std::uint64_t bytes, std::uint64_t elements) {
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * elements));
+}
+
+std::uint64_t element_count(const bp::program& p) {
+  std::uint64_t n = 0;
+  for (const bp::segment& s : p.segments)
+    if (s.padding == 0) n += s.count;
+  return n;
+}
+
+template <bp::dtype D>
+void init_warm(benchmark::State& state) {
+  const bp::dynamic_layout& l = gpt2_layout(D);
+  const bp::program p = bp::program_of(l);
+  bp::arena a(p.arena_bytes);
+  std::memset(a.data(), 0, a.size());  // fault every page in
+  const unsigned threads = static_cast<unsigned>(state.range(0));
+  for (auto _ : state) {
+    bp::run_init_program(p, 1234, a.bytes(), bp::cpu{threads});
+    benchmark::ClobberMemory();
+  }
+  report(state, p.arena_bytes, element_count(p));
+}
+
+template <bp::dtype D>
+void init_cold(benchmark::State& state) {
+  const bp::dynamic_layout& l = gpt2_layout(D);
+  const unsigned threads = static_cast<unsigned>(state.range(0));
+  const bool huge = state.range(1) != 0, populate = state.range(2) != 0;
+  for (auto _ : state) {
+    auto m = bp::materialize(l, bp::cpu{threads},
+                             {.seed = 1234, .huge_pages = huge, .populate = populate});
+    benchmark::DoNotOptimize(m.arena().data());
+  }
+  report(state, l.total_bytes(), l.parameter_count());
+}
+
+void constants_warm(benchmark::State& state) {
+  const bp::dynamic_layout& l = gpt2_layout(bp::dtype::bf16);
+  bp::program p = bp::program_of(l);
+  for (bp::segment& s : p.segments)
+    if (s.padding == 0) s.init = bp::init::ones();
+  bp::arena a(p.arena_bytes);
+  std::memset(a.data(), 0, a.size());
+  const unsigned threads = static_cast<unsigned>(state.range(0));
+  for (auto _ : state) {
+    bp::run_init_program(p, 1234, a.bytes(), bp::cpu{threads});
+    benchmark::ClobberMemory();
+  }
+  report(state, p.arena_bytes, element_count(p));
+}
+
+/// memset of the GPT-2 bf16 arena's bytes, split like the materializer splits its work.
+void memset_warm(benchmark::State& state) {
+  const std::uint64_t bytes = gpt2_layout(bp::dtype::bf16).total_bytes();
+  bp::arena a(bytes);
+  std::memset(a.data(), 0, a.size());
+  const unsigned threads = static_cast<unsigned>(state.range(0));
+  for (auto _ : state) {
+    bp::detail::parallel_memset(a.data(), 1, bytes, threads);
+    benchmark::ClobberMemory();
+  }
+  report(state, bytes, bytes / 2);
+}
+
+void memset_cold(benchmark::State& state) {
+  const std::uint64_t bytes = gpt2_layout(bp::dtype::bf16).total_bytes();
+  const unsigned threads = static_cast<unsigned>(state.range(0));
+  const bool huge = state.range(1) != 0;
+  for (auto _ : state) {
+    bp::arena a(bytes, {.huge_pages = huge});
+    bp::detail::parallel_memset(a.data(), 1, bytes, threads);
+    benchmark::DoNotOptimize(a.data());
+  }
+  report(state, bytes, bytes / 2);
+}
+
+void memcpy_warm(benchmark::State& state) {
+  const std::uint64_t bytes = gpt2_layout(bp::dtype::bf16).total_bytes();
+  bp::arena src(bytes), dst(bytes);
+  std::memset(src.data(), 1, bytes);
+  std::memset(dst.data(), 0, bytes);
+  for (auto _ : state) {
+    std::memcpy(dst.data(), src.data(), bytes);
+    benchmark::ClobberMemory();
+  }
+  report(state, bytes, bytes / 2);
+}
+
+/// xoshiro128+ and Box-Muller with libm: a "fast RNG" a user might write.
+struct xoshiro128p {
+  std::uint32_t s[4] = {1, 2, 3, 4};
+  std::uint32_t operator()() {
+    const std::uint32_t r = s[0] + s[3], t = s[1] << 9;
+    s[2] ^= s[0], s[3] ^= s[1], s[1] ^= s[2], s[0] ^= s[3], s[2] ^= t;
+    s[3] = (s[3] << 11) | (s[3] >> 21);
+    return r;
+  }
+};
+
+/// The user's path: float32 normal(0, 0.02) for every parameter, then a bf16 cast pass.
+void today(benchmark::State& state) {
+  const std::uint64_t n = gpt2_layout(bp::dtype::bf16).parameter_count();
+  const bool fast = state.range(0) != 0;
+  for (auto _ : state) {
+    std::vector<float> f32(n);
+    if (fast) {
+      xoshiro128p rng;
+      for (std::uint64_t i = 0; i + 1 < n; i += 2) {
+        const float u1 = ((rng() >> 8) + 1) * 0x1p-24f, u2 = (rng() >> 8) * 0x1p-24f;
+        const float r = std::sqrt(-2.0f * std::log(u1));
+        f32[i] = 0.02f * r * std::cos(6.2831853f * u2);
+        f32[i + 1] = 0.02f * r * std::sin(6.2831853f * u2);
+      }
+    } else {
+      std::mt19937 rng(1234);
+      std::normal_distribution<float> normal(0.0f, 0.02f);
+      for (float& x : f32) x = normal(rng);
+    }
+    std::vector<std::uint16_t> bf16(n);
+    for (std::uint64_t i = 0; i < n; ++i) bf16[i] = bp::float_to_bf16_bits(f32[i]);
+    benchmark::DoNotOptimize(bf16.data());
+  }
+  report(state, 2 * n, n);
+}
+
+void tinyllama_cold(benchmark::State& state) {
+  static const bp::dynamic_layout l =
+      bp::dynamic_layout_of(bp::models::tinyllama_1_1b, bp::dtype_policy::bf16());
+  for (auto _ : state) {
+    auto m = bp::materialize(l, bp::cpu{static_cast<unsigned>(state.range(0))}, {.seed = 1234});
+    benchmark::DoNotOptimize(m.arena().data());
+  }
+  report(state, l.total_bytes(), l.parameter_count());
+}
+
+void tinyllama_warm(benchmark::State& state) {
+  static const bp::dynamic_layout l =
+      bp::dynamic_layout_of(bp::models::tinyllama_1_1b, bp::dtype_policy::bf16());
+  const bp::program p = bp::program_of(l);
+  bp::arena a(p.arena_bytes);
+  std::memset(a.data(), 0, a.size());
+  for (auto _ : state) {
+    bp::run_init_program(p, 1234, a.bytes(), bp::cpu{static_cast<unsigned>(state.range(0))});
+    benchmark::ClobberMemory();
+  }
+  report(state, p.arena_bytes, element_count(p));
+}
+
+}  // namespace
+
+BENCHMARK(init_warm<bp::dtype::bf16>)
+    ->Name("gpt2/bf16/init_warm")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(init_warm<bp::dtype::f32>)
+    ->Name("gpt2/f32/init_warm")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(init_cold<bp::dtype::bf16>)
+    ->Name("gpt2/bf16/init_cold")
+    ->ArgNames({"threads", "thp", "populate"})
+    ->Args({2, 1, 0})
+    ->Args({2, 0, 0})
+    ->Args({2, 1, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(init_cold<bp::dtype::f32>)
+    ->Name("gpt2/f32/init_cold")
+    ->Args({2, 1, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(constants_warm)
+    ->Name("gpt2/bf16/constants_warm")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(memset_warm)
+    ->Name("gpt2/bf16/memset_warm")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(memset_cold)
+    ->Name("gpt2/bf16/memset_cold")
+    ->ArgNames({"threads", "thp"})
+    ->Args({2, 1})
+    ->Args({2, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(memcpy_warm)->Name("gpt2/bf16/memcpy_warm")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(today)
+    ->Name("gpt2/bf16/today_f32_then_cast")
+    ->ArgName("fast_rng")
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(tinyllama_cold)
+    ->Name("tinyllama_1.1b/bf16/init_cold")
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(tinyllama_warm)
+    ->Name("tinyllama_1.1b/bf16/init_warm")
+    ->Arg(2)
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
