@@ -542,7 +542,12 @@ class load_chunker {
       }
       if (open) {
         const std::uint64_t end = c.file_offset + c.bytes;
-        if (j.file != c.file || at < end || at - end > max_gap ||
+        // Read through a gap only while it costs no more than the run before it (or lies within
+        // a page): a tp=2 column shard reads whole rows in one call, a tp=8 one skips 7/8.
+        const std::uint64_t last =
+            c.pieces.empty() ? 0 : c.pieces.back().elements * st_dtype_size(c.pieces.back().src);
+        if (j.file != c.file || at < end ||
+            at - end > std::max(page_gap, std::min(last, max_gap)) ||
             at + ssz - c.file_offset > capacity_)
           return true;
       } else {
@@ -565,6 +570,7 @@ class load_chunker {
   static constexpr std::uint64_t direct_min_bytes = 64u << 10;
   static constexpr std::uint64_t direct_max_bytes = 64u << 20;
   static constexpr std::uint64_t max_gap = 64u << 10;
+  static constexpr std::uint64_t page_gap = 4u << 10;
 
  private:
   void advance(std::uint64_t k, std::uint64_t count) {
