@@ -387,24 +387,22 @@ inline int detected_isa_level() {
 // The same code compiled for wider x86 ISAs (flatten: every callee is inlined into, and so
 // compiled for, the wrapper's target). Integer and IEEE operations give identical results on
 // every ISA; fma is correctly rounded both as an instruction and as glibc's fmaf.
-__attribute__((target("avx2,fma,bmi2"), optimize("no-math-errno"), flatten)) inline void
-fill_segment_range_avx2(const segment& seg, std::uint64_t seed, std::uint64_t k_begin,
-                        std::uint64_t k_end, std::byte* arena) {
+__attribute__((target("avx2,fma,bmi2"), flatten)) inline void fill_segment_range_avx2(
+    const segment& seg, std::uint64_t seed, std::uint64_t k_begin, std::uint64_t k_end,
+    std::byte* arena) {
   fill_segment_range_portable(seg, seed, k_begin, k_end, arena);
 }
-__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"),
-               optimize("no-math-errno"), flatten)) inline void
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"), flatten)) inline void
 fill_segment_range_avx512(const segment& seg, std::uint64_t seed, std::uint64_t k_begin,
                           std::uint64_t k_end, std::byte* arena) {
   fill_segment_range_portable(seg, seed, k_begin, k_end, arena);
 }
-__attribute__((target("avx2,fma,bmi2"), optimize("no-math-errno"), flatten)) inline std::uint64_t
-segment_fingerprint_avx2(const segment& seg, std::uint64_t k_begin, std::uint64_t k_end,
-                         const std::byte* arena) {
+__attribute__((target("avx2,fma,bmi2"), flatten)) inline std::uint64_t segment_fingerprint_avx2(
+    const segment& seg, std::uint64_t k_begin, std::uint64_t k_end, const std::byte* arena) {
   return segment_fingerprint_portable(seg, k_begin, k_end, arena);
 }
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"),
-               optimize("no-math-errno"), flatten)) inline std::uint64_t
+               flatten)) inline std::uint64_t
 segment_fingerprint_avx512(const segment& seg, std::uint64_t k_begin, std::uint64_t k_end,
                            const std::byte* arena) {
   return segment_fingerprint_portable(seg, k_begin, k_end, arena);
