@@ -255,3 +255,16 @@ TEST_CASE("a written header is padded to 8 bytes with spaces and parses back", "
   CHECK(parsed.tensors[1].name == "y");
   CHECK(parsed.tensors[1].begin == 6);
 }
+
+TEST_CASE(
+    "a number beyond 64 bits in the header is rejected, not thrown through (found by fuzzing)",
+    "[safetensors]") {
+  const fs::path d = scratch_dir("number_overflow");
+  const std::string f =
+      write_raw(d / "x.safetensors",
+                R"({"w":{"dtype":"F32","shape":[969e294967229],"data_offsets":[0,4]}})", 4);
+  CHECK_THAT(error_of(f), Contains(f) && Contains("not valid JSON"));
+  std::ofstream(d / "model.safetensors.index.json")
+      << R"({"weight_map":{},"metadata":{"total_size":1e999}})";
+  CHECK_THAT(error_of(d.string()), Contains("index.json") && Contains("not valid JSON"));
+}

@@ -255,6 +255,8 @@ inline void write_le64(unsigned char* p, std::uint64_t v) {
   } catch (const nlohmann::json::parse_error& e) {
     throw checkpoint_error(file, "", 8 + e.byte - (e.byte > 0 ? 1 : 0),
                            std::string("the header is not valid JSON: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number beyond 64 bits (found by fuzzing)
+    throw checkpoint_error(file, "", 8, std::string("the header is not valid JSON: ") + e.what());
   }
   if (!j.is_object()) throw checkpoint_error(file, "", 8, "the header is not a JSON object");
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -527,6 +529,8 @@ struct st_index {
   } catch (const nlohmann::json::parse_error& e) {
     throw checkpoint_error(file, "", e.byte > 0 ? e.byte - 1 : 0,
                            std::string("the index is not valid JSON: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    throw checkpoint_error(file, "", 0, std::string("the index is not valid JSON: ") + e.what());
   }
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw checkpoint_error(file, "", std::nullopt, "the index has no \"weight_map\" object");
