@@ -5,12 +5,19 @@
 // must reproduce for the same seed.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 
+#include <blueprint/codegen/plan.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/registry.hpp>
+#include <blueprint/runtime/sharded.hpp>
+#if BLUEPRINT_HAVE_MPI
+#include <blueprint/runtime/mpi_communicator.hpp>
+#endif
 
 #include "cli.hpp"
 #include "describe.hpp"
@@ -28,10 +35,84 @@ std::uint64_t peak_rss_bytes() {
   return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
 }
 
+/// `--mesh`: one process per rank (under mpirun); each materializes only its shard; rank 0
+/// prints one report whose fingerprint is the whole model's.
+int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_layout& layout,
+                     const materialize_options& options, unsigned threads) {
+#if BLUEPRINT_HAVE_MPI
+  mpi_communicator comm;
+  const mesh shape = parse_mesh(*args.option("mesh"));
+  const std::string strategy_text = args.option_or("strategy", "fsdp");
+  const std::optional<strategy> how = parse_strategy(strategy_text);
+  if (!how) throw std::invalid_argument("--strategy must be replicate, fsdp or zero3");
+  if (static_cast<int>(shape.world_size()) != comm.size())
+    throw std::invalid_argument("mesh " + to_string(shape) + " has " +
+                                std::to_string(shape.world_size()) + " ranks but " +
+                                std::to_string(comm.size()) + " processes were started (mpirun -np)");
+  const auto p = plan(layout, shape, *how);
+  const auto me = static_cast<std::uint32_t>(comm.rank());
+  comm.barrier();
+  const materialized_model shard = materialize(p, me, cpu{.threads = threads}, options);
+  const std::uint64_t fingerprint = sharded_fingerprint(p, me, shard, comm);
+  struct rank_row {
+    double alloc_seconds, init_seconds;
+    std::uint64_t bytes, peak_rss;
+  } row{shard.alloc_seconds(), shard.init_seconds(), shard.bytes(), peak_rss_bytes()};
+  const auto rows = comm.gather_bytes(std::as_bytes(std::span(&row, 1)), 0);
+  if (me != 0) return 0;
+  rank_row worst{};
+  std::uint64_t total = 0;
+  nlohmann::json ranks = nlohmann::json::array();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    rank_row x{};
+    std::memcpy(&x, rows[r].data(), sizeof x);
+    worst.alloc_seconds = std::max(worst.alloc_seconds, x.alloc_seconds);
+    worst.init_seconds = std::max(worst.init_seconds, x.init_seconds);
+    worst.peak_rss = std::max(worst.peak_rss, x.peak_rss);
+    total += x.bytes;
+    ranks.push_back({{"rank", r}, {"bytes", x.bytes}, {"init_seconds", x.init_seconds},
+                     {"peak_rss_bytes", x.peak_rss}});
+  }
+  const double gbps = worst.init_seconds > 0 ? static_cast<double>(total) / worst.init_seconds / 1e9 : 0;
+  if (args.flag("json")) {
+    nlohmann::json j;
+    j["model"] = m.name;
+    j["parameters"] = layout.parameter_count();
+    j["bytes"] = total;
+    j["mesh"] = to_string(shape);
+    j["strategy"] = strategy_name(*how);
+    j["world_size"] = comm.size();
+    j["dtype"] = dtype_name(layout.policy.default_type);
+    j["seed"] = options.seed;
+    j["alloc_seconds"] = worst.alloc_seconds;
+    j["init_seconds"] = worst.init_seconds;
+    j["init_gb_per_s"] = gbps;
+    j["peak_rss_bytes"] = worst.peak_rss;
+    j["max_rank_bytes"] = p.max_rank_bytes();
+    j["fingerprint"] = hex64(fingerprint);
+    j["ranks"] = ranks;
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("model        %.*s on mesh %s (%s), %d ranks\n", static_cast<int>(m.name.size()),
+              m.name.data(), to_string(shape).c_str(), std::string(strategy_name(*how)).c_str(),
+              comm.size());
+  std::printf("bytes        %s over all ranks, largest rank %s\n", human_bytes(total).c_str(),
+              human_bytes(p.max_rank_bytes()).c_str());
+  std::printf("init         %.6f s slowest rank (%.2f GB/s together)\n", worst.init_seconds, gbps);
+  std::printf("peak RSS     %s largest rank\n", human_bytes(worst.peak_rss).c_str());
+  std::printf("fingerprint  %s  (whole model)\n", hex64(fingerprint).c_str());
+  return 0;
+#else
+  (void)args, (void)m, (void)layout, (void)options, (void)threads;
+  throw std::invalid_argument("--mesh needs MPI: this blueprint was built without it");
+#endif
+}
+
 int run_init(const std::vector<std::string>& raw) {
   const arguments args(raw, {"json", "poison", "norms-f32", "populate", "no-huge-pages"});
   args.expect_only({"json", "dtype", "seed", "threads", "init", "poison", "norms-f32", "alignment",
-                    "populate", "no-huge-pages"});
+                    "populate", "no-huge-pages", "mesh", "strategy"});
   const model_entry& m = find_model(args.positional(0, "MODEL"));
   const dtype type = args.dtype_or("dtype", dtype::bf16);
   dtype_policy policy = dtype_policy::uniform(type);
@@ -54,6 +135,8 @@ int run_init(const std::vector<std::string>& raw) {
   options.poison = args.flag("poison");
   options.populate = args.flag("populate");
   options.huge_pages = !args.flag("no-huge-pages");
+  if (args.option("mesh"))
+    return run_sharded_init(args, m, layout, options, static_cast<unsigned>(threads_arg));
   const materialized_model model =
       materialize(layout, cpu{.threads = static_cast<unsigned>(threads_arg)}, options);
 
@@ -111,7 +194,8 @@ int run_init(const std::vector<std::string>& raw) {
 
 const bool registered = register_command(
     {"init",
-     "init MODEL [--dtype bf16] [--seed S] [--threads N] [--init pytorch] [--poison] [--json]",
+     "init MODEL [--dtype bf16] [--seed S] [--threads N] [--init pytorch] [--poison] "
+     "[--mesh pp=2,dp=2,tp=2 --strategy fsdp] [--json]",
      "materialize a model on the CPU; print time, GB/s, peak memory, fingerprint", run_init});
 
 }  // namespace
