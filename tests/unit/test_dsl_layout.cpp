@@ -7,6 +7,7 @@
 #include <string>
 
 #include <blueprint/blueprint.hpp>
+#include <blueprint/runtime/registry.hpp>
 
 using namespace blueprint;
 

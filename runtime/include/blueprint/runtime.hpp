@@ -2,6 +2,8 @@
 // materialization, communicators (single process; MPI and NCCL are opt-in headers:
 // runtime/mpi_communicator.hpp, runtime/nccl_communicator.hpp), checkpoints, and the CUDA
 // materializer (runtime/cuda.hpp: active in .cu translation units, empty elsewhere).
+// The registry of built-in models by name (runtime/registry.hpp) is not included: it builds
+// every built-in table, which costs seconds of compile time.
 #pragma once
 
 #include "runtime/arena.hpp"
@@ -9,5 +11,4 @@
 #include "runtime/communicator.hpp"
 #include "runtime/cuda.hpp"
 #include "runtime/materialize.hpp"
-#include "runtime/registry.hpp"
 #include "runtime/sharded.hpp"

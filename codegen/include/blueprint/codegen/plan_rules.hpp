@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <blueprint/dsl/tensor_spec.hpp>
+#include <blueprint/kernels/segment.hpp>
 
 #include "dtype_policy.hpp"
 #include "layout.hpp"

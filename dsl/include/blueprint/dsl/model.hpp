@@ -90,35 +90,49 @@ struct tie_checked<Table, tie<Alias, Target, Shape>> {
   static constexpr bool value = true;
 };
 
+/// The checks of a whole model, instantiated on first use of its table (not when the model
+/// type is merely named: including the built-in models then costs no flattening).
+template <class Root, class... Children>
+struct model_checks {
+  static constexpr const auto& flat = table_v<Root>;
+  static_assert((tie_checked<flat, Children>::value && ...));
+  static_assert(names_are_unique(flat), "model: two tensors have the same fully-qualified name");
+  static constexpr bool ok = true;
+};
+
 }  // namespace detail
 
 /// The root of a declaration. Its children are the top-level layers and ties.
 template <fixed_string Name, class... Children>
 struct model {
   using root = scope<"", Children...>;
-  static constexpr const auto& flat = detail::table_v<root>;
-  static_assert((detail::tie_checked<flat, Children>::value && ...));
-  static_assert(detail::names_are_unique(flat),
-                "model: two tensors have the same fully-qualified name");
+  using checks = detail::model_checks<root, Children...>;
 
   static constexpr std::size_t tensor_count = root::tensor_count;
   static constexpr std::size_t tie_count = root::tie_count;
 
   [[nodiscard]] static constexpr std::string_view name() { return Name.view(); }
+  /// The flattened, checked table.
+  [[nodiscard]] static constexpr const auto& table() {
+    static_assert(checks::ok);
+    return checks::flat;
+  }
   /// Stored tensors in declaration order (ties excluded).
-  [[nodiscard]] static constexpr const auto& tensors() { return flat.tensors; }
-  [[nodiscard]] static constexpr const auto& ties() { return flat.ties; }
-  [[nodiscard]] static constexpr const auto& table() { return flat; }
+  [[nodiscard]] static constexpr const auto& tensors() { return table().tensors; }
+  [[nodiscard]] static constexpr const auto& ties() { return table().ties; }
   /// Elements of persistent tensors (buffers excluded), each tied tensor once.
-  [[nodiscard]] static constexpr std::uint64_t parameter_count() { return root::parameter_count; }
-  [[nodiscard]] static constexpr std::uint32_t unit_count() { return flat.unit_count; }
-  [[nodiscard]] static constexpr std::uint32_t block_count() { return flat.block_count; }
+  [[nodiscard]] static constexpr std::uint64_t parameter_count() {
+    static_assert(checks::ok);
+    return root::parameter_count;
+  }
+  [[nodiscard]] static constexpr std::uint32_t unit_count() { return table().unit_count; }
+  [[nodiscard]] static constexpr std::uint32_t block_count() { return table().block_count; }
 
   /// Index of the tensor called `name` (ties resolve to their target).
   [[nodiscard]] static constexpr std::optional<std::size_t> find(std::string_view name) {
-    for (std::size_t i = 0; i < flat.tensors.size(); ++i)
-      if (flat.tensors[i].name() == name) return i;
-    for (const tie_spec& t : flat.ties)
+    for (std::size_t i = 0; i < tensors().size(); ++i)
+      if (tensors()[i].name() == name) return i;
+    for (const tie_spec& t : ties())
       if (t.name() == name) return t.target;
     return std::nullopt;
   }
