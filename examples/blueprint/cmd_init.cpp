@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <fstream>
 #include <string>
 
 #include <blueprint/codegen/plan.hpp>
+#include <blueprint/runtime/checkpoints.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/sharded.hpp>
@@ -54,6 +56,10 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
   comm.barrier();
   const materialized_model shard = materialize(p, me, cpu{.threads = threads}, options);
   const std::uint64_t fingerprint = sharded_fingerprint(p, me, shard, comm);
+  std::optional<save_report> saved;
+  if (const auto dir = args.option("save"))
+    saved = save(p, me, shard, comm, *dir,
+                 {.max_shard_size = args.option_or("max-shard-size", "5GB")});
   struct rank_row {
     double alloc_seconds, init_seconds;
     std::uint64_t bytes, peak_rss;
@@ -91,6 +97,7 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
     j["max_rank_bytes"] = p.max_rank_bytes();
     j["fingerprint"] = hex64(fingerprint);
     j["ranks"] = ranks;
+    if (saved) j["saved"] = {{"directory", saved->directory}, {"files", saved->files}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -102,6 +109,8 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
   std::printf("init         %.6f s slowest rank (%.2f GB/s together)\n", worst.init_seconds, gbps);
   std::printf("peak RSS     %s largest rank\n", human_bytes(worst.peak_rss).c_str());
   std::printf("fingerprint  %s  (whole model)\n", hex64(fingerprint).c_str());
+  if (saved)
+    std::printf("saved        %s (%zu files)\n", saved->directory.c_str(), saved->files.size());
   return 0;
 #else
   (void)args, (void)m, (void)layout, (void)options, (void)threads;
@@ -112,7 +121,7 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
 int run_init(const std::vector<std::string>& raw) {
   const arguments args(raw, {"json", "poison", "norms-f32", "populate", "no-huge-pages"});
   args.expect_only({"json", "dtype", "seed", "threads", "init", "poison", "norms-f32", "alignment",
-                    "populate", "no-huge-pages", "mesh", "strategy"});
+                    "populate", "no-huge-pages", "mesh", "strategy", "save", "max-shard-size"});
   const model_entry& m = find_model(args.positional(0, "MODEL"));
   const dtype type = args.dtype_or("dtype", dtype::bf16);
   dtype_policy policy = dtype_policy::uniform(type);
@@ -144,6 +153,9 @@ int run_init(const std::vector<std::string>& raw) {
   const std::uint64_t fingerprint = model.fingerprint();
   const double fingerprint_seconds = detail::seconds_since(t0);
   const std::uint64_t rss = peak_rss_bytes();
+  std::optional<save_report> saved;
+  if (const auto dir = args.option("save"))
+    saved = save(model, *dir, {.max_shard_size = args.option_or("max-shard-size", "5GB")});
   const double bytes = static_cast<double>(model.bytes());
   const double gbps = model.init_seconds() > 0 ? bytes / model.init_seconds() / 1e9 : 0.0;
   const double elements_per_s =
@@ -171,6 +183,7 @@ int run_init(const std::vector<std::string>& raw) {
     j["peak_rss_bytes"] = rss;
     j["peak_rss_over_bytes"] = bytes > 0 ? static_cast<double>(rss) / bytes : 0.0;
     j["fingerprint"] = hex64(fingerprint);
+    if (saved) j["saved"] = {{"directory", saved->directory}, {"files", saved->files}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -189,13 +202,16 @@ int run_init(const std::vector<std::string>& raw) {
   std::printf("peak RSS     %s (%.3fx the arena)\n", human_bytes(rss).c_str(),
               bytes > 0 ? static_cast<double>(rss) / bytes : 0.0);
   std::printf("fingerprint  %s  (%.6f s)\n", hex64(fingerprint).c_str(), fingerprint_seconds);
+  if (saved)
+    std::printf("saved        %s (%zu files, %.3f s)\n", saved->directory.c_str(),
+                saved->files.size(), saved->seconds);
   return 0;
 }
 
 const bool registered = register_command(
     {"init",
      "init MODEL [--dtype bf16] [--seed S] [--threads N] [--init pytorch] [--poison] "
-     "[--mesh pp=2,dp=2,tp=2 --strategy fsdp] [--json]",
+     "[--mesh pp=2,dp=2,tp=2 --strategy fsdp] [--save DIR [--max-shard-size 5GB]] [--json]",
      "materialize a model on the CPU; print time, GB/s, peak memory, fingerprint", run_init});
 
 }  // namespace

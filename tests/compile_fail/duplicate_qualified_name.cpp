@@ -1,7 +1,7 @@
 // Rule: fully-qualified tensor names are unique across scopes: a tensor literally named
 // "layers.0.x" collides with the first copy of the repeat "layers" holding a tensor "x".
 // expect: model: two tensors have the same fully-qualified name
-// expect: model<[^{]*\{"broken"\}, [^<]*tensor<[^{]*\{"layers.0.x"\}
+// expect: model_checks<[^{]*\{"broken"\}, [^{]*\{""\}, [^<]*tensor<[^{]*\{"layers.0.x"\}
 #include <blueprint/dsl.hpp>
 
 namespace dsl = blueprint::dsl;

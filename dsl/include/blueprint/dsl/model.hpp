@@ -92,7 +92,7 @@ struct tie_checked<Table, tie<Alias, Target, Shape>> {
 
 /// The checks of a whole model, instantiated on first use of its table (not when the model
 /// type is merely named: including the built-in models then costs no flattening).
-template <class Root, class... Children>
+template <fixed_string Name, class Root, class... Children>
 struct model_checks {
   static constexpr const auto& flat = table_v<Root>;
   static_assert((tie_checked<flat, Children>::value && ...));
@@ -106,7 +106,7 @@ struct model_checks {
 template <fixed_string Name, class... Children>
 struct model {
   using root = scope<"", Children...>;
-  using checks = detail::model_checks<root, Children...>;
+  using checks = detail::model_checks<Name, root, Children...>;
 
   static constexpr std::size_t tensor_count = root::tensor_count;
   static constexpr std::size_t tie_count = root::tie_count;

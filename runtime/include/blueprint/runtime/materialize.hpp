@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -30,6 +31,7 @@
 #include <blueprint/kernels/fill.hpp>
 
 #include "arena.hpp"
+#include "load.hpp"
 #include "poison.hpp"
 #include "tensor_view.hpp"
 #include "work_split.hpp"
@@ -55,6 +57,12 @@ struct materialize_options {
   bool poison = false;     // fill with 0xFF first, then prove every byte was written
   bool huge_pages = true;  // ask for transparent huge pages (fewer page faults)
   bool populate = false;   // pre-fault the arena in the allocation (MAP_POPULATE)
+  /// Non-empty: fill the arena from this safetensors checkpoint (directory, file or index)
+  /// instead of the init; each rank reads only its own bytes (docs/CHECKPOINTS.md).
+  std::string checkpoint{};
+  /// Tensors the checkpoint lacks: an error listing them (strict, default), or their
+  /// deterministic init (`blueprint::init_missing`), identical to a fresh init.
+  missing_policy missing = missing_policy::error;
 };
 
 /// Thrown by materialized_model::operator[] for a name the model (or this arena) lacks.
@@ -254,6 +262,11 @@ class materialized_model {
   [[nodiscard]] double poison_seconds() const { return poison_seconds_; }
   [[nodiscard]] double verify_seconds() const { return verify_seconds_; }
 
+  /// The report of the checkpoint load that filled this arena (materialize_options::checkpoint),
+  /// if one did.
+  [[nodiscard]] const std::optional<load_report>& checkpoint_report() const { return load_report_; }
+  void set_load_report(load_report r) { load_report_ = std::move(r); }
+
  private:
   [[nodiscard]] tensor_view view_of(std::size_t local) const {
     const local_tensor& t = program_.tensors[local];
@@ -281,6 +294,7 @@ class materialized_model {
   }
 
   dynamic_layout layout_;
+  std::optional<load_report> load_report_;
   blueprint::program program_;
   blueprint::arena arena_;
   std::vector<std::int64_t> local_of_tensor_;
@@ -298,8 +312,24 @@ class materialized_model {
 template <detail::layout_like Layout>
 [[nodiscard]] materialized_model materialize(const Layout& layout, const program& prog, cpu target,
                                              const materialize_options& options = {}) {
-  return materialized_model(detail::to_dynamic_layout(layout), prog,
-                            resolve_threads(target.threads), options);
+  if (options.checkpoint.empty())
+    return materialized_model(detail::to_dynamic_layout(layout), prog,
+                              resolve_threads(target.threads), options);
+  // From a checkpoint: keys are checked before the allocation; nothing is initialized first.
+  dynamic_layout dynamic = detail::to_dynamic_layout(layout);
+  const checkpoint ckpt = open_checkpoint(options.checkpoint);
+  load_options load{};
+  load.missing = options.missing;
+  load.seed = options.seed;
+  (void)match_checkpoint(dynamic, ckpt, load);
+  materialize_options skip_init = options;
+  skip_init.checkpoint.clear();
+  skip_init.init = init_mode::skip;
+  materialized_model model(std::move(dynamic), prog, resolve_threads(target.threads), skip_init);
+  load.threads = std::min(model.threads(), 8u);
+  model.set_load_report(load_arena(model.layout(), model.program(), model.arena(), ckpt, load));
+  if (options.poison) model.verify_coverage();
+  return model;
 }
 
 /// The whole model of `layout` (program_of(layout)).
