@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <fstream>
 #include <string>
 
@@ -20,6 +21,10 @@
 #include <blueprint/runtime/checkpoints.hpp>
 #include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/sharded.hpp>
+
+#if BLUEPRINT_HAVE_MPI
+#include <blueprint/runtime/mpi_communicator.hpp>
+#endif
 
 #include "cli.hpp"
 
@@ -78,6 +83,24 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
+/// Under mpirun with a mesh (and no --rank), one process per rank: the MPI communicator.
+/// Returns null when this process loads a single rank by itself.
+std::unique_ptr<communicator> mesh_communicator(const arguments& args, const mesh& msh) {
+  if (!args.option("mesh") || args.option("rank") || msh.world_size() == 1) return nullptr;
+#if BLUEPRINT_HAVE_MPI
+  auto comm = std::make_unique<mpi_communicator>();
+  if (static_cast<std::uint32_t>(comm->size()) != msh.world_size())
+    throw std::invalid_argument("mesh " + to_string(msh) + " has " +
+                                std::to_string(msh.world_size()) + " ranks but " +
+                                std::to_string(comm->size()) +
+                                " processes were started (mpirun -np), or give --rank R");
+  return comm;
+#else
+  throw std::invalid_argument("--mesh without --rank runs one process per rank under mpirun, "
+                              "and this blueprint was built without MPI; give --rank R");
+#endif
+}
+
 int run_load(const std::vector<std::string>& raw) {
   const arguments args(raw, {"json", "norms-f32"});
   args.expect_only({"json", "dtype", "norms-f32", "mesh", "strategy", "rank", "missing", "seed",
@@ -89,20 +112,25 @@ int run_load(const std::vector<std::string>& raw) {
   const mesh msh = parse_mesh(args.option_or("mesh", "pp=1"));
   const auto strat = parse_strategy(args.option_or("strategy", "replicate"));
   if (!strat) throw std::invalid_argument("--strategy must be replicate, fsdp or zero3");
-  const auto rank = static_cast<std::uint32_t>(args.uint_or("rank", 0));
   const auto p = plan(layout, msh, *strat);
+  const std::unique_ptr<communicator> comm = mesh_communicator(args, msh);
+  const auto rank = comm ? static_cast<std::uint32_t>(comm->rank())
+                         : static_cast<std::uint32_t>(args.uint_or("rank", 0));
   if (rank >= p.world_size()) throw std::invalid_argument("--rank is outside the mesh");
 
   const auto t0 = std::chrono::steady_clock::now();
   load_report report;
   const materialized_model model =
       materialize_from_checkpoint(p, rank, cpu{}, {.seed = args.uint_or("seed", 0)}, ckpt,
-                                  load_options_from(args, !json), &report);
+                                  load_options_from(args, !json && rank == 0), &report);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!json) std::fprintf(stderr, "\n");
+  if (!json && rank == 0) std::fprintf(stderr, "\n");
+  // Under mpirun: the whole model's fingerprint (ranks summed, replicas once), printed by rank 0.
   const std::uint64_t fingerprint =
-      msh.world_size() == 1 ? model.fingerprint() : shard_fingerprint(p, rank, model);
+      comm ? sharded_fingerprint(p, rank, model, *comm)
+           : (msh.world_size() == 1 ? model.fingerprint() : shard_fingerprint(p, rank, model));
+  if (comm && rank != 0) return 0;
   const std::uint64_t rss = peak_rss();
   if (json) {
     nlohmann::json j;
@@ -110,7 +138,10 @@ int run_load(const std::vector<std::string>& raw) {
     j["checkpoint"] = ckpt;
     j["mesh"] = to_string(msh);
     j["strategy"] = strategy_name(*strat);
-    j["rank"] = rank;
+    if (comm)
+      j["world_size"] = comm->size();
+    else
+      j["rank"] = rank;
     j["arena_bytes"] = model.bytes();
     j["seconds"] = seconds;
     j["load_seconds"] = report.seconds;
@@ -128,26 +159,39 @@ int run_load(const std::vector<std::string>& raw) {
       std::string(m.name).c_str(), rank, to_string(msh).c_str(),
       std::string(strategy_name(*strat)).c_str(), model.bytes() / 1e9, seconds, report.seconds,
       report.gb_per_second(), rss / 1048576.0);
-  std::printf(
-      "fingerprint %s%s\n", hex(fingerprint).c_str(),
-      msh.world_size() == 1 ? "" : " (this rank's share; the ranks' shares sum to the model's)");
+  std::printf("fingerprint %s%s\n", hex(fingerprint).c_str(),
+              comm || msh.world_size() == 1
+                  ? (comm ? " (whole model, all ranks)" : "")
+                  : " (this rank's share; the ranks' shares sum to the model's)");
   return 0;
 }
 
 int run_convert(const std::vector<std::string>& raw) {
   const arguments args(raw, {"json", "norms-f32"});
-  args.expect_only(
-      {"json", "dtype", "norms-f32", "max-shard-size", "missing", "seed", "staging", "threads"});
+  args.expect_only({"json", "dtype", "norms-f32", "max-shard-size", "missing", "seed", "staging",
+                    "threads", "mesh", "strategy"});
   const model_entry& m = find_model(args.positional(0, "MODEL"));
   const std::string in = args.positional(1, "IN");
   const std::string out = args.positional(2, "OUT");
   const dynamic_layout layout = layout_for(m, args, in);
+  // With --mesh under mpirun every rank reads its own bytes of IN and writes its own slices of
+  // OUT (no gather); without, one process converts the whole model.
+  const mesh msh = parse_mesh(args.option_or("mesh", "pp=1"));
+  const auto strat = parse_strategy(args.option_or("strategy", "fsdp"));
+  if (!strat) throw std::invalid_argument("--strategy must be replicate, fsdp or zero3");
+  const auto p = plan(layout, msh, *strat);
+  const std::unique_ptr<communicator> comm = mesh_communicator(args, msh);
+  const auto rank = comm ? static_cast<std::uint32_t>(comm->rank()) : 0u;
   load_report report;
   const materialized_model model = materialize_from_checkpoint(
-      layout, program_of(layout), cpu{}, {.seed = args.uint_or("seed", 0)}, in,
-      load_options_from(args, false), &report);
-  const save_report saved =
-      save(model, out, {.max_shard_size = args.option_or("max-shard-size", "5GB")});
+      p, rank, cpu{}, {.seed = args.uint_or("seed", 0)}, in, load_options_from(args, false),
+      &report);
+  const save_options save_opts{.max_shard_size = args.option_or("max-shard-size", "5GB")};
+  single_process_communicator alone;
+  const save_report saved = save(p, rank, model, comm ? *comm : alone, out, save_opts);
+  const std::uint64_t fingerprint =
+      comm ? sharded_fingerprint(p, rank, model, *comm) : model.fingerprint();
+  if (rank != 0) return 0;
   if (args.flag("json")) {
     nlohmann::json j;
     j["model"] = m.name;
@@ -155,13 +199,13 @@ int run_convert(const std::vector<std::string>& raw) {
     j["files"] = saved.files;
     j["total_size"] = saved.total_size;
     j["save_seconds"] = saved.seconds;
-    j["fingerprint"] = hex(model.fingerprint());
+    j["fingerprint"] = hex(fingerprint);
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
   std::printf("%s", to_string(report).c_str());
   std::printf("saved %zu file(s) to %s (%.3f GB, %.3f s); fingerprint %s\n", saved.files.size(),
-              out.c_str(), saved.total_size / 1e9, saved.seconds, hex(model.fingerprint()).c_str());
+              out.c_str(), saved.total_size / 1e9, saved.seconds, hex(fingerprint).c_str());
   return 0;
 }
 
