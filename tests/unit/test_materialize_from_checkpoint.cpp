@@ -54,19 +54,30 @@ TEST_CASE("Materializing from a checkpoint that lacks tensors fails strictly, na
 }
 
 TEST_CASE("Missing tensors under init_missing get exactly a fresh init", "[checkpoint][materialize]") {
-  // Save only the first pipeline stage of tiny-llama (a pp=2 shard's tensors) and load the whole
-  // model from it: the rest must equal a fresh init with the same seed.
-  constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
-  const auto p = plan(l, mesh{.pp = 2}, replicate);
-  const materialized_model stage0 = materialize(p, 0, cpu{}, {.seed = 3});
+  // A one-layer member of the family shares every name (and so every value, for the same seed)
+  // with tiny-llama except layer 1: its checkpoint is a partial checkpoint of tiny-llama.
+  using one_layer_t = dsl::llama<"tiny-llama-1-layer", dsl::llama_config{.vocab = 128, .hidden = 64,
+                                                                          .layers = 1, .heads = 4,
+                                                                          .kv_heads = 2, .ffn = 96}>;
   const fs::path dir = fresh_dir("mfc_missing");
-  (void)save(stage0, dir.string());
+  (void)save(materialize(layout(one_layer_t{}, dtype_policy::bf16()), cpu{}, {.seed = 3}), dir.string());
+  constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
   materialize_options options;
   options.seed = 3;
   options.checkpoint = dir.string();
   options.missing = init_missing;
   options.poison = true;  // and prove every byte was written
   const materialized_model loaded = materialize(l, cpu{}, options);
+  REQUIRE(loaded.checkpoint_report().has_value());
+  CHECK(loaded.checkpoint_report()->missing.size() == 9);  // layer 1's tensors
   const materialized_model fresh = materialize(l, cpu{}, {.seed = 3});
   CHECK(same_bytes(loaded, fresh));
+}
+
+TEST_CASE("Saving one rank's shard alone is refused, naming a tensor it lacks", "[checkpoint][materialize]") {
+  constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
+  const auto p = plan(l, mesh{.pp = 2}, replicate);
+  const materialized_model stage0 = materialize(p, 0, cpu{}, {.seed = 3});
+  CHECK_THROWS_WITH(save(stage0, fresh_dir("mfc_shard_alone").string()),
+                    Catch::Contains("one rank's shard") && Catch::Contains("model.layers.1."));
 }

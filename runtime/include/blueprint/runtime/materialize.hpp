@@ -336,8 +336,7 @@ template <detail::layout_like Layout>
 template <detail::layout_like Layout>
 [[nodiscard]] materialized_model materialize(const Layout& layout, cpu target = {},
                                              const materialize_options& options = {}) {
-  return materialized_model(detail::to_dynamic_layout(layout), program_of(layout),
-                            resolve_threads(target.threads), options);
+  return materialize(layout, program_of(layout), target, options);
 }
 
 }  // namespace blueprint
