@@ -459,22 +459,28 @@ template <class Layout>
 device_model make_device_model(const Layout& layout, ::blueprint::program prog, cuda where,
                                const materialize_options& options) {
   if (!options.checkpoint.empty()) {
-    // From a checkpoint: read and cast on the host by the CPU load program (each rank its own
-    // bytes), then one host-to-device copy. Not yet the pinned, double-buffered path of
-    // docs/CHECKPOINTS.md: host memory here is the rank's arena, not a fixed staging buffer.
-    materialize_options host_options = options;
-    host_options.poison = false;
-    materialized_model host = materialize(layout, prog, cpu{}, host_options);
-    materialize_options device_options = options;
-    device_options.checkpoint.clear();
-    device_options.init = init_mode::skip;
-    device_options.poison = false;
-    device_model d = make_device_model(layout, host.program(), where, device_options);
-    detail::cuda_device_scope scope(where.device);
-    BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(d.arena_.get(), host.arena().data(), host.arena().size(),
-                                         cudaMemcpyHostToDevice, d.stream_));
-    BLUEPRINT_CUDA_CHECK(cudaStreamSynchronize(d.stream_));
-    return d;
+    if constexpr (requires { layout.model_name; layout.policy; layout.units; }) {
+      // From a checkpoint: read and cast on the host by the CPU load program (each rank its own
+      // bytes), then one host-to-device copy. Not yet the pinned, double-buffered path of
+      // docs/CHECKPOINTS.md: host memory here is the rank's arena, not a fixed staging buffer.
+      materialize_options host_options = options;
+      host_options.poison = false;
+      materialized_model host = materialize(layout, prog, cpu{}, host_options);
+      materialize_options device_options = options;
+      device_options.checkpoint.clear();
+      device_options.init = init_mode::skip;
+      device_options.poison = false;
+      device_model d = make_device_model(layout, host.program(), where, device_options);
+      detail::cuda_device_scope scope(where.device);
+      BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(d.arena_.get(), host.arena().data(), host.arena().size(),
+                                           cudaMemcpyHostToDevice, d.stream_));
+      BLUEPRINT_CUDA_CHECK(cudaStreamSynchronize(d.stream_));
+      return d;
+    } else {
+      throw std::invalid_argument(
+          "cuda materialize: loading a checkpoint needs a model layout (blueprint::layout or "
+          "dynamic_layout_of), not a bare table");
+    }
   }
   device_model m;
   m.device_ = where.device;
