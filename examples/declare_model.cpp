@@ -10,22 +10,21 @@ using namespace blueprint::dsl;
 // A small decoder: every name below becomes part of the tensor names ("net.blocks.2.attn...").
 constexpr std::uint64_t dim = 256;
 using decoder_block =
-    block<dim,                                                       // layers must work on `dim`
-          rms_norm<"attn_norm", dim>,                                // weight [256]
-          attention<"attn", dim, /*heads=*/8, /*kv_heads=*/2>,       // q/k/v/o_proj, GQA
-          rms_norm<"mlp_norm", dim>,                                 //
-          swiglu_mlp<"mlp", dim, /*ffn=*/768>>;                      // gate/up/down_proj
+    block<dim,                                                  // layers must work on `dim`
+          rms_norm<"attn_norm", dim>,                           // weight [256]
+          attention<"attn", dim, /*heads=*/8, /*kv_heads=*/2>,  // q/k/v/o_proj, GQA
+          rms_norm<"mlp_norm", dim>,                            //
+          swiglu_mlp<"mlp", dim, /*ffn=*/768>>;                 // gate/up/down_proj
 
 using my_model = model<"my-decoder",
-                       scope<"net",
-                             embedding<"tokens", /*vocab=*/32000, dim>,  // [32000, 256]
-                             repeat<"blocks", 12, decoder_block>,        // one type, 12 copies
+                       scope<"net", embedding<"tokens", /*vocab=*/32000, dim>,  // [32000, 256]
+                             repeat<"blocks", 12, decoder_block>,  // one type, 12 copies
                              rms_norm<"final_norm", dim>>,
                        tie<"head.weight", "net.tokens.weight", shape<32000, dim>>>;  // tied head
 
 constexpr my_model net{};
-static_assert(net.parameter_count() == 32000 * 256 + 12 * (2 * 256 + 256 * 256 * 2 + 2 * 64 * 256 +
-                                                           3 * 256 * 768) + 256);
+static_assert(net.parameter_count() ==
+              32000 * 256 + 12 * (2 * 256 + 256 * 256 * 2 + 2 * 64 * 256 + 3 * 256 * 768) + 256);
 
 // The layout in bf16 with norms kept in float32, as a constant expression.
 constexpr auto plan = bp::layout(net, bp::dtype_policy::bf16().norms_in_f32());

@@ -21,7 +21,9 @@ class arguments {
 
   [[nodiscard]] const std::vector<std::string>& positionals() const { return positionals_; }
   [[nodiscard]] std::string positional(std::size_t i, std::string_view what) const;
-  [[nodiscard]] bool flag(std::string_view name) const { return options_.count(std::string(name)) != 0; }
+  [[nodiscard]] bool flag(std::string_view name) const {
+    return options_.count(std::string(name)) != 0;
+  }
   [[nodiscard]] std::optional<std::string> option(std::string_view name) const;
   [[nodiscard]] std::string option_or(std::string_view name, std::string fallback) const;
   [[nodiscard]] std::uint64_t uint_or(std::string_view name, std::uint64_t fallback) const;

@@ -13,8 +13,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <memory>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include <blueprint/codegen/plan.hpp>
@@ -90,14 +90,14 @@ std::unique_ptr<communicator> mesh_communicator(const arguments& args, const mes
 #if BLUEPRINT_HAVE_MPI
   auto comm = std::make_unique<mpi_communicator>();
   if (static_cast<std::uint32_t>(comm->size()) != msh.world_size())
-    throw std::invalid_argument("mesh " + to_string(msh) + " has " +
-                                std::to_string(msh.world_size()) + " ranks but " +
-                                std::to_string(comm->size()) +
-                                " processes were started (mpirun -np), or give --rank R");
+    throw std::invalid_argument(
+        "mesh " + to_string(msh) + " has " + std::to_string(msh.world_size()) + " ranks but " +
+        std::to_string(comm->size()) + " processes were started (mpirun -np), or give --rank R");
   return comm;
 #else
-  throw std::invalid_argument("--mesh without --rank runs one process per rank under mpirun, "
-                              "and this blueprint was built without MPI; give --rank R");
+  throw std::invalid_argument(
+      "--mesh without --rank runs one process per rank under mpirun, "
+      "and this blueprint was built without MPI; give --rank R");
 #endif
 }
 
@@ -183,9 +183,9 @@ int run_convert(const std::vector<std::string>& raw) {
   const std::unique_ptr<communicator> comm = mesh_communicator(args, msh);
   const auto rank = comm ? static_cast<std::uint32_t>(comm->rank()) : 0u;
   load_report report;
-  const materialized_model model = materialize_from_checkpoint(
-      p, rank, cpu{}, {.seed = args.uint_or("seed", 0)}, in, load_options_from(args, false),
-      &report);
+  const materialized_model model =
+      materialize_from_checkpoint(p, rank, cpu{}, {.seed = args.uint_or("seed", 0)}, in,
+                                  load_options_from(args, false), &report);
   const save_options save_opts{.max_shard_size = args.option_or("max-shard-size", "5GB")};
   single_process_communicator alone;
   const save_report saved = save(p, rank, model, comm ? *comm : alone, out, save_opts);

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include <blueprint/codegen/plan.hpp>
@@ -48,9 +48,9 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
   const std::optional<strategy> how = parse_strategy(strategy_text);
   if (!how) throw std::invalid_argument("--strategy must be replicate, fsdp or zero3");
   if (static_cast<int>(shape.world_size()) != comm.size())
-    throw std::invalid_argument("mesh " + to_string(shape) + " has " +
-                                std::to_string(shape.world_size()) + " ranks but " +
-                                std::to_string(comm.size()) + " processes were started (mpirun -np)");
+    throw std::invalid_argument(
+        "mesh " + to_string(shape) + " has " + std::to_string(shape.world_size()) + " ranks but " +
+        std::to_string(comm.size()) + " processes were started (mpirun -np)");
   const auto p = plan(layout, shape, *how);
   const auto me = static_cast<std::uint32_t>(comm.rank());
   comm.barrier();
@@ -58,8 +58,8 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
   const std::uint64_t fingerprint = sharded_fingerprint(p, me, shard, comm);
   std::optional<save_report> saved;
   if (const auto dir = args.option("save"))
-    saved = save(p, me, shard, comm, *dir,
-                 {.max_shard_size = args.option_or("max-shard-size", "5GB")});
+    saved =
+        save(p, me, shard, comm, *dir, {.max_shard_size = args.option_or("max-shard-size", "5GB")});
   struct rank_row {
     double alloc_seconds, init_seconds;
     std::uint64_t bytes, peak_rss;
@@ -76,10 +76,13 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
     worst.init_seconds = std::max(worst.init_seconds, x.init_seconds);
     worst.peak_rss = std::max(worst.peak_rss, x.peak_rss);
     total += x.bytes;
-    ranks.push_back({{"rank", r}, {"bytes", x.bytes}, {"init_seconds", x.init_seconds},
+    ranks.push_back({{"rank", r},
+                     {"bytes", x.bytes},
+                     {"init_seconds", x.init_seconds},
                      {"peak_rss_bytes", x.peak_rss}});
   }
-  const double gbps = worst.init_seconds > 0 ? static_cast<double>(total) / worst.init_seconds / 1e9 : 0;
+  const double gbps =
+      worst.init_seconds > 0 ? static_cast<double>(total) / worst.init_seconds / 1e9 : 0;
   if (args.flag("json")) {
     nlohmann::json j;
     j["model"] = m.name;

@@ -39,7 +39,8 @@ int run_inspect(const std::vector<std::string>& raw) {
   if (options.alignment == 0 || (options.alignment & (options.alignment - 1)) != 0)
     throw std::invalid_argument("--alignment must be a power of two");
   const std::string scheme = args.option_or("init", "declared");
-  if (scheme == "pytorch") options.scheme = init_scheme::pytorch;
+  if (scheme == "pytorch")
+    options.scheme = init_scheme::pytorch;
   else if (scheme != "declared" && scheme != "hf")
     throw std::invalid_argument("--init must be 'declared' (alias 'hf') or 'pytorch'");
   const dynamic_layout layout = m.make_layout(policy, options);
@@ -56,30 +57,31 @@ int run_inspect(const std::vector<std::string>& raw) {
     j["init_scheme"] = scheme == "pytorch" ? "pytorch" : "declared";
     j["tensors"] = nlohmann::json::array();
     for (const placed_tensor& t : layout.tensors())
-      j["tensors"].push_back({{"name", t.name()},
-                              {"shape", std::vector<std::uint64_t>(t.shape().begin(), t.shape().end())},
-                              {"dtype", dtype_name(t.type)},
-                              {"offset", t.offset},
-                              {"bytes", t.bytes},
-                              {"numel", t.numel()},
-                              {"role", role_name(t.role())},
-                              {"kind", kind_name(t.spec.kind)},
-                              {"init", init_json(t.init)},
-                              {"id", hex64(t.id())},
-                              {"persistent", t.spec.persistent},
-                              {"unit", t.spec.unit},
-                              {"expert", t.spec.expert}});
+      j["tensors"].push_back(
+          {{"name", t.name()},
+           {"shape", std::vector<std::uint64_t>(t.shape().begin(), t.shape().end())},
+           {"dtype", dtype_name(t.type)},
+           {"offset", t.offset},
+           {"bytes", t.bytes},
+           {"numel", t.numel()},
+           {"role", role_name(t.role())},
+           {"kind", kind_name(t.spec.kind)},
+           {"init", init_json(t.init)},
+           {"id", hex64(t.id())},
+           {"persistent", t.spec.persistent},
+           {"unit", t.spec.unit},
+           {"expert", t.spec.expert}});
     j["ties"] = nlohmann::json::array();
     for (const tie_spec& t : layout.ties())
       j["ties"].push_back({{"name", t.name()}, {"target", t.target_name()}});
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("%-58s %-16s %-9s %14s %14s %-10s %s\n", "tensor", "shape", "dtype", "offset", "bytes",
-              "role", "init");
+  std::printf("%-58s %-16s %-9s %14s %14s %-10s %s\n", "tensor", "shape", "dtype", "offset",
+              "bytes", "role", "init");
   for (const placed_tensor& t : layout.tensors())
-    std::printf("%-58.*s %-16s %-9.*s %14llu %14llu %-10.*s %s\n", static_cast<int>(t.name().size()),
-                t.name().data(), shape_string(t.shape()).c_str(),
+    std::printf("%-58.*s %-16s %-9.*s %14llu %14llu %-10.*s %s\n",
+                static_cast<int>(t.name().size()), t.name().data(), shape_string(t.shape()).c_str(),
                 static_cast<int>(dtype_name(t.type).size()), dtype_name(t.type).data(),
                 static_cast<unsigned long long>(t.offset), static_cast<unsigned long long>(t.bytes),
                 static_cast<int>(role_name(t.role()).size()), role_name(t.role()).data(),
@@ -96,7 +98,8 @@ int run_inspect(const std::vector<std::string>& raw) {
 
 const bool registered =
     register_command({"models", "models [--json]", "list the built-in models", run_models}) &&
-    register_command({"inspect", "inspect MODEL [--dtype bf16] [--norms-f32] [--init pytorch] [--json]",
+    register_command({"inspect",
+                      "inspect MODEL [--dtype bf16] [--norms-f32] [--init pytorch] [--json]",
                       "print a model's tensor table and totals", run_inspect});
 
 }  // namespace

@@ -26,14 +26,33 @@ inline std::string hex64(std::uint64_t x) {
 inline nlohmann::json init_json(const init_spec& s) {
   nlohmann::json j{{"kind", init_kind_name(s.kind)}};
   switch (s.kind) {
-    case init_kind::constant: j["value"] = s.a; break;
-    case init_kind::uniform: j["low"] = s.a; j["high"] = s.b; break;
-    case init_kind::normal: j["mean"] = s.a; j["std"] = s.b; break;
+    case init_kind::constant:
+      j["value"] = s.a;
+      break;
+    case init_kind::uniform:
+      j["low"] = s.a;
+      j["high"] = s.b;
+      break;
+    case init_kind::normal:
+      j["mean"] = s.a;
+      j["std"] = s.b;
+      break;
     case init_kind::truncated_normal:
-      j["mean"] = s.a; j["std"] = s.b; j["low"] = s.c; j["high"] = s.d; break;
-    case init_kind::rotary_inv_freq: j["theta"] = s.a; j["dim"] = s.b; break;
-    case init_kind::arange: j["start"] = s.a; j["step"] = s.b; break;
-    default: break;
+      j["mean"] = s.a;
+      j["std"] = s.b;
+      j["low"] = s.c;
+      j["high"] = s.d;
+      break;
+    case init_kind::rotary_inv_freq:
+      j["theta"] = s.a;
+      j["dim"] = s.b;
+      break;
+    case init_kind::arange:
+      j["start"] = s.a;
+      j["step"] = s.b;
+      break;
+    default:
+      break;
   }
   return j;
 }
@@ -41,15 +60,26 @@ inline nlohmann::json init_json(const init_spec& s) {
 inline std::string init_string(const init_spec& s) {
   char buf[96];
   switch (s.kind) {
-    case init_kind::constant: std::snprintf(buf, sizeof buf, "constant(%g)", s.a); break;
-    case init_kind::uniform: std::snprintf(buf, sizeof buf, "uniform(%g, %g)", s.a, s.b); break;
-    case init_kind::normal: std::snprintf(buf, sizeof buf, "normal(%g, %g)", s.a, s.b); break;
+    case init_kind::constant:
+      std::snprintf(buf, sizeof buf, "constant(%g)", s.a);
+      break;
+    case init_kind::uniform:
+      std::snprintf(buf, sizeof buf, "uniform(%g, %g)", s.a, s.b);
+      break;
+    case init_kind::normal:
+      std::snprintf(buf, sizeof buf, "normal(%g, %g)", s.a, s.b);
+      break;
     case init_kind::truncated_normal:
-      std::snprintf(buf, sizeof buf, "trunc_normal(%g, %g, %g, %g)", s.a, s.b, s.c, s.d); break;
+      std::snprintf(buf, sizeof buf, "trunc_normal(%g, %g, %g, %g)", s.a, s.b, s.c, s.d);
+      break;
     case init_kind::rotary_inv_freq:
-      std::snprintf(buf, sizeof buf, "rotary_inv_freq(%g, %g)", s.a, s.b); break;
-    case init_kind::arange: std::snprintf(buf, sizeof buf, "arange(%g, %g)", s.a, s.b); break;
-    default: return std::string(init_kind_name(s.kind));
+      std::snprintf(buf, sizeof buf, "rotary_inv_freq(%g, %g)", s.a, s.b);
+      break;
+    case init_kind::arange:
+      std::snprintf(buf, sizeof buf, "arange(%g, %g)", s.a, s.b);
+      break;
+    default:
+      return std::string(init_kind_name(s.kind));
   }
   return buf;
 }

@@ -32,7 +32,8 @@ arguments::arguments(std::vector<std::string> args, std::vector<std::string> fla
 }
 
 std::string arguments::positional(std::size_t i, std::string_view what) const {
-  if (i >= positionals_.size()) throw std::invalid_argument("missing argument " + std::string(what));
+  if (i >= positionals_.size())
+    throw std::invalid_argument("missing argument " + std::string(what));
   return positionals_[i];
 }
 
@@ -55,7 +56,8 @@ std::uint64_t arguments::uint_or(std::string_view name, std::uint64_t fallback) 
     if (used != v->size() || (!v->empty() && (*v)[0] == '-')) throw std::invalid_argument("");
     return x;
   } catch (const std::exception&) {
-    throw std::invalid_argument("option --" + std::string(name) + " expects a non-negative integer, got '" + *v + "'");
+    throw std::invalid_argument("option --" + std::string(name) +
+                                " expects a non-negative integer, got '" + *v + "'");
   }
 }
 
@@ -85,7 +87,9 @@ bool register_command(command c) {
   registry()[c.name] = c;
   return true;
 }
-const std::map<std::string_view, command>& commands() { return registry(); }
+const std::map<std::string_view, command>& commands() {
+  return registry();
+}
 
 }  // namespace blueprint::cli
 

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // Data region: the size of the input again, scaled by the second byte (0 .. 255 x).
     const std::uint64_t data_bytes = static_cast<std::uint64_t>(data[1]) * size;
-    const blueprint::st_header h = blueprint::parse_safetensors_header(text, 8 + text.size() + data_bytes, "fuzz");
+    const blueprint::st_header h =
+        blueprint::parse_safetensors_header(text, 8 + text.size() + data_bytes, "fuzz");
     std::uint64_t cursor = 0;
     for (const blueprint::st_tensor& t : h.tensors) {
       if (t.begin != cursor || t.end < t.begin || t.end > h.data_bytes) std::abort();

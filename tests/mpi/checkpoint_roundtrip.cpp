@@ -12,10 +12,10 @@
 #include <string>
 
 #include <blueprint/blueprint.hpp>
-#include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/checkpoints.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/mpi_communicator.hpp>
+#include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/sharded.hpp>
 
 namespace {

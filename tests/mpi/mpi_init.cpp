@@ -14,9 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include <blueprint/blueprint.hpp>
-#include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/mpi_communicator.hpp>
+#include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/sharded.hpp>
 
 namespace {

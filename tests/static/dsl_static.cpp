@@ -34,7 +34,8 @@ static_assert(gpt2_tensors[0].name() == "transformer.wte.weight");
 static_assert(gpt2_tensors[1].name() == "transformer.wpe.weight");
 static_assert(gpt2_tensors[2].name() == "transformer.h.0.ln_1.weight");
 static_assert(gpt2_tensors[4].name() == "transformer.h.0.attn.c_attn.weight");
-static_assert(gpt2_tensors[4].shape[0] == 768 && gpt2_tensors[4].shape[1] == 2304);  // Conv1D [in, out]
+static_assert(gpt2_tensors[4].shape[0] == 768 &&
+              gpt2_tensors[4].shape[1] == 2304);  // Conv1D [in, out]
 static_assert(gpt2_tensors.back().name() == "transformer.ln_f.bias");
 static_assert(m::gpt2.tensor_count == 2 + 12 * 12 + 2);
 static_assert(m::gpt2.ties()[0].name() == "lm_head.weight");
@@ -42,12 +43,14 @@ static_assert(m::gpt2.ties()[0].target == 0);
 static_assert(*m::gpt2.find("lm_head.weight") == 0);  // tied: one tensor
 
 static_assert(m::llama3_8b.find("model.layers.31.mlp.down_proj.weight").has_value());
-constexpr auto& down = m::llama3_8b.tensors()[*m::llama3_8b.find("model.layers.31.mlp.down_proj.weight")];
+constexpr auto& down =
+    m::llama3_8b.tensors()[*m::llama3_8b.find("model.layers.31.mlp.down_proj.weight")];
 static_assert(down.shape[0] == 4096 && down.shape[1] == 14336);
 static_assert(down.role == parallel_role::split_cols);  // row-parallel
-constexpr auto& k_proj = m::llama3_8b.tensors()[*m::llama3_8b.find("model.layers.0.self_attn.k_proj.weight")];
+constexpr auto& k_proj =
+    m::llama3_8b.tensors()[*m::llama3_8b.find("model.layers.0.self_attn.k_proj.weight")];
 static_assert(k_proj.shape[0] == 1024 && k_proj.shape[1] == 4096);  // GQA: 8 kv heads x 128
-static_assert(k_proj.role == parallel_role::split_rows);             // column-parallel
+static_assert(k_proj.role == parallel_role::split_rows);            // column-parallel
 static_assert(m::llama3_8b.tensors().back().name() == "lm_head.weight");
 static_assert(m::llama3_8b.ties().size() == 0);
 static_assert(m::llama3_2_1b.ties().size() == 1);  // tied head
@@ -57,8 +60,9 @@ static_assert(m::qwen2_5_7b.find("model.layers.0.self_attn.q_proj.bias").has_val
 static_assert(!m::qwen2_5_7b.find("model.layers.0.self_attn.o_proj.bias").has_value());
 static_assert(!m::llama3_8b.find("model.layers.0.self_attn.q_proj.bias").has_value());
 
-constexpr auto& w2 = m::mixtral_8x7b.tensors()[*m::mixtral_8x7b.find(
-    "model.layers.3.block_sparse_moe.experts.7.w2.weight")];
+constexpr auto& w2 =
+    m::mixtral_8x7b
+        .tensors()[*m::mixtral_8x7b.find("model.layers.3.block_sparse_moe.experts.7.w2.weight")];
 static_assert(w2.expert == 7 && w2.block == 3 && w2.shape[0] == 4096 && w2.shape[1] == 14336);
 static_assert(m::mixtral_8x7b.find("model.layers.3.block_sparse_moe.gate.weight").has_value());
 
@@ -76,7 +80,8 @@ static_assert(gpt2_tensors[4].init == init::normal(0, 0.02f));
 constexpr auto& c_proj = m::gpt2.tensors()[*m::gpt2.find("transformer.h.0.mlp.c_proj.weight")];
 static_assert(c_proj.init.kind == init_kind::normal &&
               c_proj.init.b == static_cast<float>(0.02f / dsl::ct_sqrt(24.0)));
-static_assert(m::gpt2.tensors()[*m::gpt2.find("transformer.h.0.attn.c_attn.bias")].init == init::zeros());
+static_assert(m::gpt2.tensors()[*m::gpt2.find("transformer.h.0.attn.c_attn.bias")].init ==
+              init::zeros());
 static_assert(m::gpt2.tensors()[*m::gpt2.find("transformer.h.0.ln_1.weight")].init == init::ones());
 static_assert(k_proj.init == init::normal(0, 0.02f));
 
@@ -86,15 +91,18 @@ static_assert(m::llama3_8b.tensors()[0].unit == 0);
 static_assert(m::llama3_8b.tensors().back().unit == 33);
 
 // PyTorch default init: kaiming_uniform(a = sqrt 5) = U(+-1/sqrt(fan_in)).
-constexpr auto torch_init = layout(m::tiny_llama, dtype_policy::f32(), {.scheme = init_scheme::pytorch});
+constexpr auto torch_init =
+    layout(m::tiny_llama, dtype_policy::f32(), {.scheme = init_scheme::pytorch});
 // torch computes sqrt(3) * (sqrt(2 / (1 + a^2)) / sqrt(fan_in)) in double; so do we.
-constexpr auto torch_down = torch_init.tensors()[*torch_init.find("model.layers.0.mlp.down_proj.weight")].init;
+constexpr auto torch_down =
+    torch_init.tensors()[*torch_init.find("model.layers.0.mlp.down_proj.weight")].init;
 static_assert(torch_down.kind == init_kind::uniform && torch_down.a == -torch_down.b);
 static_assert(torch_down.b > 0.1020620f && torch_down.b < 0.1020621f);  // 1/sqrt(96)
-static_assert(torch_init.tensors()[0].init == init::normal(0, 1));             // embedding
+static_assert(torch_init.tensors()[0].init == init::normal(0, 1));      // embedding
 
 // Dtype policy: one dtype with overrides by kind or name pattern; later overrides win.
-constexpr auto mixed = layout(m::tiny_gpt2, dtype_policy::bf16().norms_in_f32().with("*.wpe.*", dtype::f16));
+constexpr auto mixed =
+    layout(m::tiny_gpt2, dtype_policy::bf16().norms_in_f32().with("*.wpe.*", dtype::f16));
 static_assert(mixed.tensors()[0].type == dtype::bf16);
 static_assert(mixed.tensors()[1].type == dtype::f16);
 static_assert(mixed.tensors()[2].type == dtype::f32);  // ln_1.weight
@@ -120,17 +128,20 @@ static_assert(layout(m::tiny_llama, dtype_policy::f32(), {.alignment = 1}).total
 namespace user {
 using namespace blueprint::dsl;
 constexpr std::uint64_t d = 48;
-using my_block = block<d, layer_norm<"norm1", d, false>,
-                       attention<"attn", d, 6, 2, attention_options{.fused_qkv = true}>,
-                       layer_norm<"norm2", d>, gelu_mlp<"mlp", d, 4 * d, mlp_options{.bias = true}>>;
-using my_model = model<"my-model", scope<"net", embedding<"tok", 100, d>, repeat<"blocks", 3, my_block>,
-                                         rms_norm<"final", d>, rotary<"rope", 8, 10000.0f>>,
+using my_block =
+    block<d, layer_norm<"norm1", d, false>,
+          attention<"attn", d, 6, 2, attention_options{.fused_qkv = true}>, layer_norm<"norm2", d>,
+          gelu_mlp<"mlp", d, 4 * d, mlp_options{.bias = true}>>;
+using my_model = model<"my-model",
+                       scope<"net", embedding<"tok", 100, d>, repeat<"blocks", 3, my_block>,
+                             rms_norm<"final", d>, rotary<"rope", 8, 10000.0f>>,
                        linear<"head", d, 100, linear_options{.bias = true, .tp = tp_mode::column}>>;
 constexpr my_model net{};
 static_assert(net.tensor_count == 1 + 3 * 9 + 1 + 1 + 2);
 static_assert(net.tensors()[2].name() == "net.blocks.0.attn.qkv_proj.weight");
 static_assert(net.tensors()[2].shape[0] == 48 + 2 * 16 && net.tensors()[2].fused == 1);
 static_assert(net.parameter_count() ==
-              100 * 48 + 3 * (48 + (80 * 48) + (48 * 48) + 96 + (192 * 48 + 192) + (48 * 192 + 48)) +
-                  48 + (100 * 48 + 100));
+              100 * 48 +
+                  3 * (48 + (80 * 48) + (48 * 48) + 96 + (192 * 48 + 192) + (48 * 192 + 48)) + 48 +
+                  (100 * 48 + 100));
 }  // namespace user

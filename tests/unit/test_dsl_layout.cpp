@@ -13,7 +13,8 @@ using namespace blueprint;
 
 TEST_CASE("A run-time layout equals the compile-time layout record for record", "[dsl][layout]") {
   constexpr auto fixed = layout(models::gpt2, dtype_policy::bf16().norms_in_f32());
-  const dynamic_layout dynamic = dynamic_layout_of(models::gpt2, dtype_policy::bf16().norms_in_f32());
+  const dynamic_layout dynamic =
+      dynamic_layout_of(models::gpt2, dtype_policy::bf16().norms_in_f32());
   REQUIRE(dynamic.size() == fixed.size());
   REQUIRE(dynamic.total_bytes() == fixed.total_bytes());
   for (std::size_t i = 0; i < fixed.size(); ++i) {
@@ -22,7 +23,8 @@ TEST_CASE("A run-time layout equals the compile-time layout record for record", 
   }
 }
 
-TEST_CASE("Every built-in model has aligned, disjoint, ordered tensors and unique names", "[dsl][layout]") {
+TEST_CASE("Every built-in model has aligned, disjoint, ordered tensors and unique names",
+          "[dsl][layout]") {
   for (const model_entry& m : builtin_models) {
     INFO(m.name);
     const dynamic_layout l = m.make_layout(dtype_policy::bf16(), {});
@@ -91,7 +93,8 @@ TEST_CASE("Each family declares the Hugging Face names of its ForCausalLM class"
 }
 
 TEST_CASE("The dtype policy applies later overrides over earlier ones", "[dsl][policy]") {
-  const auto policy = dtype_policy::bf16().with("*norm*", dtype::f32).with("model.norm.*", dtype::f16);
+  const auto policy =
+      dtype_policy::bf16().with("*norm*", dtype::f32).with("model.norm.*", dtype::f16);
   const dynamic_layout l = dynamic_layout_of(models::tiny_llama, policy);
   CHECK(l.tensors()[*l.find("model.layers.0.input_layernorm.weight")].type == dtype::f32);
   CHECK(l.tensors()[*l.find("model.norm.weight")].type == dtype::f16);

@@ -24,7 +24,8 @@ bool same_bytes(const materialized_model& a, const materialized_model& b) {
 }
 }  // namespace
 
-TEST_CASE("Materializing from a saved checkpoint gives the saved model's bytes", "[checkpoint][materialize]") {
+TEST_CASE("Materializing from a saved checkpoint gives the saved model's bytes",
+          "[checkpoint][materialize]") {
   constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
   const materialized_model original = materialize(l, cpu{}, {.seed = 5});
   const fs::path dir = fresh_dir("mfc_whole");
@@ -40,27 +41,33 @@ TEST_CASE("Materializing from a saved checkpoint gives the saved model's bytes",
   CHECK(loaded.fingerprint() == original.fingerprint());
 }
 
-TEST_CASE("Materializing from a checkpoint that lacks tensors fails strictly, naming them", "[checkpoint][materialize]") {
+TEST_CASE("Materializing from a checkpoint that lacks tensors fails strictly, naming them",
+          "[checkpoint][materialize]") {
   constexpr auto small = layout(models::tiny_llama, dtype_policy::f32());
   const fs::path dir = fresh_dir("mfc_partial");
   {
     // A checkpoint of tiny-gpt2 has none of tiny-llama's names.
-    const materialized_model other = materialize(layout(models::tiny_gpt2, dtype_policy::f32()), cpu{}, {});
+    const materialized_model other =
+        materialize(layout(models::tiny_gpt2, dtype_policy::f32()), cpu{}, {});
     (void)save(other, dir.string());
   }
   materialize_options options;
   options.checkpoint = dir.string();
-  CHECK_THROWS_WITH(materialize(small, cpu{}, options), Catch::Contains("model.layers.0.mlp.up_proj.weight"));
+  CHECK_THROWS_WITH(materialize(small, cpu{}, options),
+                    Catch::Contains("model.layers.0.mlp.up_proj.weight"));
 }
 
-TEST_CASE("Missing tensors under init_missing get exactly a fresh init", "[checkpoint][materialize]") {
+TEST_CASE("Missing tensors under init_missing get exactly a fresh init",
+          "[checkpoint][materialize]") {
   // A one-layer member of the family shares every name (and so every value, for the same seed)
   // with tiny-llama except layer 1: its checkpoint is a partial checkpoint of tiny-llama.
-  using one_layer_t = dsl::llama<"tiny-llama-1-layer", dsl::llama_config{.vocab = 128, .hidden = 64,
-                                                                          .layers = 1, .heads = 4,
-                                                                          .kv_heads = 2, .ffn = 96}>;
+  using one_layer_t = dsl::llama<
+      "tiny-llama-1-layer",
+      dsl::llama_config{
+          .vocab = 128, .hidden = 64, .layers = 1, .heads = 4, .kv_heads = 2, .ffn = 96}>;
   const fs::path dir = fresh_dir("mfc_missing");
-  (void)save(materialize(layout(one_layer_t{}, dtype_policy::bf16()), cpu{}, {.seed = 3}), dir.string());
+  (void)save(materialize(layout(one_layer_t{}, dtype_policy::bf16()), cpu{}, {.seed = 3}),
+             dir.string());
   constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
   materialize_options options;
   options.seed = 3;
@@ -74,7 +81,8 @@ TEST_CASE("Missing tensors under init_missing get exactly a fresh init", "[check
   CHECK(same_bytes(loaded, fresh));
 }
 
-TEST_CASE("Saving one rank's shard alone is refused, naming a tensor it lacks", "[checkpoint][materialize]") {
+TEST_CASE("Saving one rank's shard alone is refused, naming a tensor it lacks",
+          "[checkpoint][materialize]") {
   constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
   const auto p = plan(l, mesh{.pp = 2}, replicate);
   const materialized_model stage0 = materialize(p, 0, cpu{}, {.seed = 3});

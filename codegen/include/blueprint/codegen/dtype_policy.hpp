@@ -37,7 +37,7 @@ namespace blueprint {
 }
 
 struct dtype_override {
-  char pattern[64]{};        // glob over the name; empty: match by kind
+  char pattern[64]{};  // glob over the name; empty: match by kind
   std::uint8_t pattern_size = 0;
   bool by_kind = false;
   tensor_kind kind = tensor_kind::weight;
@@ -86,7 +86,8 @@ struct dtype_policy {
   }
   /// Norm weights and biases in float32 (a common mixed-precision recipe).
   [[nodiscard]] constexpr dtype_policy norms_in_f32() const {
-    return with_kind(tensor_kind::norm_weight, dtype::f32).with_kind(tensor_kind::norm_bias, dtype::f32);
+    return with_kind(tensor_kind::norm_weight, dtype::f32)
+        .with_kind(tensor_kind::norm_bias, dtype::f32);
   }
 
   [[nodiscard]] constexpr dtype resolve(const tensor_spec& t) const {
@@ -99,7 +100,8 @@ struct dtype_policy {
  private:
   // Not constexpr: reaching it in a constant expression is the compile error.
   static void too_many_or_too_long_overrides() {
-    throw std::length_error("dtype_policy: at most 8 overrides, patterns shorter than 64 characters");
+    throw std::length_error(
+        "dtype_policy: at most 8 overrides, patterns shorter than 64 characters");
   }
 };
 

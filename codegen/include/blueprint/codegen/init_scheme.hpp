@@ -25,12 +25,18 @@ enum class init_scheme : std::uint8_t {
 [[nodiscard]] constexpr init_spec pytorch_default_init(const tensor_spec& t) {
   switch (t.kind) {
     case tensor_kind::weight:
-    case tensor_kind::router: return init::kaiming_uniform(2.2360679774997896f);
-    case tensor_kind::bias: return init::fan_in_uniform();
-    case tensor_kind::embedding: return init::normal(0, 1);
-    case tensor_kind::norm_weight: return init::ones();
-    case tensor_kind::norm_bias: return init::zeros();
-    case tensor_kind::buffer: return t.init;
+    case tensor_kind::router:
+      return init::kaiming_uniform(2.2360679774997896f);
+    case tensor_kind::bias:
+      return init::fan_in_uniform();
+    case tensor_kind::embedding:
+      return init::normal(0, 1);
+    case tensor_kind::norm_weight:
+      return init::ones();
+    case tensor_kind::norm_bias:
+      return init::zeros();
+    case tensor_kind::buffer:
+      return t.init;
   }
   return t.init;
 }
@@ -38,7 +44,7 @@ enum class init_scheme : std::uint8_t {
 /// The concrete init of `t` (schemes resolved with its fans).
 /// @post is_concrete(result.kind)
 [[nodiscard]] constexpr init_spec resolve_init(const tensor_spec& t,
-                                              init_scheme scheme = init_scheme::declared) {
+                                               init_scheme scheme = init_scheme::declared) {
   const init_spec s = scheme == init_scheme::pytorch ? pytorch_default_init(t) : t.init;
   const double fan_in = static_cast<double>(t.fan_in != 0 ? t.fan_in : 1);
   const double fan_out = static_cast<double>(t.fan_out != 0 ? t.fan_out : 1);
@@ -63,7 +69,8 @@ enum class init_scheme : std::uint8_t {
       const float bound = static_cast<float>(1.0 / ct_sqrt(fan_in));
       return init::uniform(-bound, bound);
     }
-    default: return s;
+    default:
+      return s;
   }
 }
 

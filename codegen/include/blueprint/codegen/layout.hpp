@@ -45,7 +45,8 @@ struct placed_tensor {
   [[nodiscard]] constexpr std::uint64_t id() const { return spec.id; }
   [[nodiscard]] constexpr parallel_role role() const { return spec.role; }
 };
-static_assert(std::is_standard_layout_v<placed_tensor> && std::is_trivially_copyable_v<placed_tensor>);
+static_assert(std::is_standard_layout_v<placed_tensor> &&
+              std::is_trivially_copyable_v<placed_tensor>);
 
 [[nodiscard]] constexpr std::uint64_t align_up(std::uint64_t x, std::uint64_t a) {
   return (x + a - 1) / a * a;

@@ -24,9 +24,9 @@ struct local_tensor {
   std::uint64_t offset = 0;                // bytes from the arena start
   std::uint64_t bytes = 0;
   std::uint8_t rank = 0;
-  std::uint64_t shape[max_rank]{};         // local shape
+  std::uint64_t shape[max_rank]{};  // local shape
   dtype type = dtype::f32;
-  std::uint64_t global_begin = 0;          // first global element (flat pieces)
+  std::uint64_t global_begin = 0;  // first global element (flat pieces)
 
   [[nodiscard]] constexpr std::uint64_t numel() const {
     std::uint64_t n = 1;
@@ -34,7 +34,8 @@ struct local_tensor {
     return n;
   }
 };
-static_assert(std::is_standard_layout_v<local_tensor> && std::is_trivially_copyable_v<local_tensor>);
+static_assert(std::is_standard_layout_v<local_tensor> &&
+              std::is_trivially_copyable_v<local_tensor>);
 
 /// A materialization program: the segments of one arena, in arena order, covering it exactly,
 /// and the tensors (or tensor pieces) the arena holds.
@@ -45,7 +46,8 @@ struct program {
 };
 
 /// Appends a zero-filled padding run of `bytes` bytes at `offset`.
-constexpr void append_padding(std::vector<segment>& out, std::uint64_t offset, std::uint64_t bytes) {
+constexpr void append_padding(std::vector<segment>& out, std::uint64_t offset,
+                              std::uint64_t bytes) {
   if (bytes == 0) return;
   segment s{};
   s.arena_offset = offset;

@@ -28,9 +28,9 @@ struct table_builder {
   char prefix[max_name_size + 1]{};
   std::size_t prefix_size = 0;
 
-  std::uint32_t unit = 0;          // unit of the tensors emitted now
-  std::uint32_t last_unit = 0;     // highest unit handed out so far
-  bool unit_has_tensors = false;   // whether `unit` has received a tensor
+  std::uint32_t unit = 0;         // unit of the tensors emitted now
+  std::uint32_t last_unit = 0;    // highest unit handed out so far
+  bool unit_has_tensors = false;  // whether `unit` has received a tensor
   std::int32_t block = -1;
   std::int32_t blocks_seen = 0;
   std::int32_t expert = -1;

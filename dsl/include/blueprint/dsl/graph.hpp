@@ -104,7 +104,7 @@ constexpr bool names_unique() {
 }
 }  // namespace detail
 
-/// A named group of nodes: its name prefixes every tensor inside ("self_attn" -> 
+/// A named group of nodes: its name prefixes every tensor inside ("self_attn" ->
 /// "self_attn.q_proj.weight"). An empty name groups without adding a prefix.
 template <fixed_string Name, class... Children>
 struct scope {
@@ -137,7 +137,8 @@ struct block : scope<"", Children...> {
 template <fixed_string Name, std::size_t N, class Block>
 struct repeat {
   static_assert(N >= 1, "repeat: a repeat needs at least one copy");
-  static_assert(Block::tie_count == 0, "repeat: tied parameters inside a repeated block are not supported");
+  static_assert(Block::tie_count == 0,
+                "repeat: tied parameters inside a repeated block are not supported");
   static constexpr std::string_view node_name = Name.view();
   static constexpr std::size_t tensor_count = N * Block::tensor_count;
   static constexpr std::size_t tie_count = 0;
@@ -164,7 +165,8 @@ struct repeat {
 template <fixed_string Name, std::size_t E, class Expert>
 struct experts {
   static_assert(E >= 1, "experts: a mixture of experts needs at least one expert");
-  static_assert(Expert::tie_count == 0, "experts: tied parameters inside an expert are not supported");
+  static_assert(Expert::tie_count == 0,
+                "experts: tied parameters inside an expert are not supported");
   static constexpr std::string_view node_name = Name.view();
   static constexpr std::size_t tensor_count = E * Expert::tensor_count;
   static constexpr std::size_t tie_count = 0;

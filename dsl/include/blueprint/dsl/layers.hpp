@@ -51,24 +51,34 @@ using weight_shape = std::conditional_t<L == weight_layout::out_in, shape<Out, I
 }  // namespace detail
 
 /// A linear (or Conv1D) layer `Name` with `weight` and, optionally, `bias`.
-template <fixed_string Name, std::uint64_t In, std::uint64_t Out, linear_options O = linear_options{}>
+template <fixed_string Name, std::uint64_t In, std::uint64_t Out,
+          linear_options O = linear_options{}>
 struct linear
     : std::conditional_t<
           O.bias,
-          scope<Name,
-                tensor<"weight", detail::weight_shape<In, Out, O.layout>,
-                       tensor_options{.role = detail::weight_role(O), .kind = tensor_kind::weight,
-                                      .init = O.weight_init, .fan_in = In, .fan_out = Out,
-                                      .fused = O.fused}>,
-                tensor<"bias", shape<Out>,
-                       tensor_options{.role = detail::bias_role(O), .kind = tensor_kind::bias,
-                                      .init = O.bias_init, .fan_in = In, .fan_out = Out,
-                                      .fused = O.tp == tp_mode::column ? O.fused
-                                                                       : std::uint8_t{1}}>>,
+          scope<
+              Name,
+              tensor<"weight", detail::weight_shape<In, Out, O.layout>,
+                     tensor_options{.role = detail::weight_role(O),
+                                    .kind = tensor_kind::weight,
+                                    .init = O.weight_init,
+                                    .fan_in = In,
+                                    .fan_out = Out,
+                                    .fused = O.fused}>,
+              tensor<"bias", shape<Out>,
+                     tensor_options{.role = detail::bias_role(O),
+                                    .kind = tensor_kind::bias,
+                                    .init = O.bias_init,
+                                    .fan_in = In,
+                                    .fan_out = Out,
+                                    .fused = O.tp == tp_mode::column ? O.fused : std::uint8_t{1}}>>,
           scope<Name, tensor<"weight", detail::weight_shape<In, Out, O.layout>,
                              tensor_options{.role = detail::weight_role(O),
-                                            .kind = tensor_kind::weight, .init = O.weight_init,
-                                            .fan_in = In, .fan_out = Out, .fused = O.fused}>>> {
+                                            .kind = tensor_kind::weight,
+                                            .init = O.weight_init,
+                                            .fan_in = In,
+                                            .fan_out = Out,
+                                            .fused = O.fused}>>> {
   static_assert(In > 0 && Out > 0, "linear: in_features and out_features must be positive");
   static_assert(Out % O.fused == 0, "linear: fused sub-blocks must divide out_features");
   static constexpr std::uint64_t in_features = In;
@@ -87,8 +97,10 @@ struct embedding
     : scope<Name, tensor<"weight", shape<Count, Dim>,
                          tensor_options{.role = O.vocab_parallel ? parallel_role::split_rows
                                                                  : parallel_role::replicated,
-                                        .kind = tensor_kind::embedding, .init = O.init,
-                                        .fan_in = Dim, .fan_out = Count}>> {
+                                        .kind = tensor_kind::embedding,
+                                        .init = O.init,
+                                        .fan_in = Dim,
+                                        .fan_out = Count}>> {
   static constexpr std::uint64_t model_dim = Dim;
 };
 
@@ -102,16 +114,17 @@ struct layer_norm
                        tensor_options{.kind = tensor_kind::norm_weight, .init = init::ones()}>,
                 tensor<"bias", shape<Dim>,
                        tensor_options{.kind = tensor_kind::norm_bias, .init = init::zeros()}>>,
-          scope<Name, tensor<"weight", shape<Dim>, tensor_options{.kind = tensor_kind::norm_weight,
-                                                                  .init = init::ones()}>>> {
+          scope<Name,
+                tensor<"weight", shape<Dim>,
+                       tensor_options{.kind = tensor_kind::norm_weight, .init = init::ones()}>>> {
   static constexpr std::uint64_t model_dim = Dim;
 };
 
 /// RMSNorm `Name` with `weight` (ones).
 template <fixed_string Name, std::uint64_t Dim>
-struct rms_norm : scope<Name, tensor<"weight", shape<Dim>,
-                                     tensor_options{.kind = tensor_kind::norm_weight,
-                                                    .init = init::ones()}>> {
+struct rms_norm
+    : scope<Name, tensor<"weight", shape<Dim>,
+                         tensor_options{.kind = tensor_kind::norm_weight, .init = init::ones()}>> {
   static constexpr std::uint64_t model_dim = Dim;
 };
 
@@ -153,8 +166,11 @@ using attn_rules = attention_rules<Dim, Heads, KvHeads, O>;
 
 template <attention_options O>
 constexpr linear_options qkv_linear(std::uint8_t fused = 1) {
-  return {.bias = O.qkv_bias, .tp = tp_mode::column, .weight_init = O.weight_init,
-          .bias_init = O.bias_init, .fused = fused};
+  return {.bias = O.qkv_bias,
+          .tp = tp_mode::column,
+          .weight_init = O.weight_init,
+          .bias_init = O.bias_init,
+          .fused = fused};
 }
 template <attention_options O>
 constexpr linear_options o_linear() {
@@ -168,16 +184,15 @@ template <fixed_string Name, std::uint64_t Dim, std::uint64_t Heads, std::uint64
           attention_options O = attention_options{},
           class R = detail::attn_rules<Dim, Heads, KvHeads, O>>
 struct attention
-    : std::conditional_t<
-          O.fused_qkv,
-          scope<Name,
-                linear<"qkv_proj", Dim, R::q_out + 2 * R::kv_out,
-                       detail::qkv_linear<O>(R::q_out == R::kv_out ? 3 : 1)>,
-                linear<"o_proj", R::q_out, Dim, detail::o_linear<O>()>>,
-          scope<Name, linear<"q_proj", Dim, R::q_out, detail::qkv_linear<O>()>,
-                linear<"k_proj", Dim, R::kv_out, detail::qkv_linear<O>()>,
-                linear<"v_proj", Dim, R::kv_out, detail::qkv_linear<O>()>,
-                linear<"o_proj", R::q_out, Dim, detail::o_linear<O>()>>> {
+    : std::conditional_t<O.fused_qkv,
+                         scope<Name,
+                               linear<"qkv_proj", Dim, R::q_out + 2 * R::kv_out,
+                                      detail::qkv_linear<O>(R::q_out == R::kv_out ? 3 : 1)>,
+                               linear<"o_proj", R::q_out, Dim, detail::o_linear<O>()>>,
+                         scope<Name, linear<"q_proj", Dim, R::q_out, detail::qkv_linear<O>()>,
+                               linear<"k_proj", Dim, R::kv_out, detail::qkv_linear<O>()>,
+                               linear<"v_proj", Dim, R::kv_out, detail::qkv_linear<O>()>,
+                               linear<"o_proj", R::q_out, Dim, detail::o_linear<O>()>>> {
   static constexpr std::uint64_t model_dim = Dim;
   static constexpr std::uint64_t head_dim = R::head_dim;
   static constexpr std::uint64_t heads = Heads;
@@ -195,15 +210,20 @@ struct gpt2_attention_options {
 template <fixed_string Name, std::uint64_t Dim, std::uint64_t Heads,
           gpt2_attention_options O = gpt2_attention_options{},
           class R = detail::attn_rules<Dim, Heads, Heads, attention_options{}>>
-struct gpt2_attention
-    : scope<Name,
-            linear<"c_attn", Dim, 3 * Dim,
-                   linear_options{.bias = true, .layout = weight_layout::in_out,
-                                  .tp = tp_mode::column, .weight_init = O.weight_init,
-                                  .bias_init = O.bias_init, .fused = 3}>,
-            linear<"c_proj", Dim, Dim,
-                   linear_options{.bias = true, .layout = weight_layout::in_out, .tp = tp_mode::row,
-                                  .weight_init = O.proj_init, .bias_init = O.bias_init}>> {
+struct gpt2_attention : scope<Name,
+                              linear<"c_attn", Dim, 3 * Dim,
+                                     linear_options{.bias = true,
+                                                    .layout = weight_layout::in_out,
+                                                    .tp = tp_mode::column,
+                                                    .weight_init = O.weight_init,
+                                                    .bias_init = O.bias_init,
+                                                    .fused = 3}>,
+                              linear<"c_proj", Dim, Dim,
+                                     linear_options{.bias = true,
+                                                    .layout = weight_layout::in_out,
+                                                    .tp = tp_mode::row,
+                                                    .weight_init = O.proj_init,
+                                                    .bias_init = O.bias_init}>> {
   static constexpr std::uint64_t model_dim = Dim;
   static constexpr std::uint64_t heads = Heads;
 };
@@ -219,12 +239,18 @@ struct mlp_options {
 namespace detail {
 template <mlp_options O>
 constexpr linear_options mlp_in() {
-  return {.bias = O.bias, .layout = O.layout, .tp = tp_mode::column, .weight_init = O.weight_init,
+  return {.bias = O.bias,
+          .layout = O.layout,
+          .tp = tp_mode::column,
+          .weight_init = O.weight_init,
           .bias_init = O.bias_init};
 }
 template <mlp_options O>
 constexpr linear_options mlp_out() {
-  return {.bias = O.bias, .layout = O.layout, .tp = tp_mode::row, .weight_init = O.down_init,
+  return {.bias = O.bias,
+          .layout = O.layout,
+          .tp = tp_mode::row,
+          .weight_init = O.down_init,
           .bias_init = O.bias_init};
 }
 }  // namespace detail
@@ -261,7 +287,8 @@ struct mixture_of_experts
     : scope<Name,
             scope<"gate", tensor<"weight", shape<Experts, Dim>,
                                  tensor_options{.kind = tensor_kind::router,
-                                                .init = O.router_init, .fan_in = Dim,
+                                                .init = O.router_init,
+                                                .fan_in = Dim,
                                                 .fan_out = Experts}>>,
             experts<"experts", Experts,
                     scope<"", linear<"w1", Dim, Ffn, detail::mlp_in<O.expert>()>,

@@ -39,22 +39,32 @@ enum class tensor_kind : std::uint8_t {
 
 [[nodiscard]] constexpr std::string_view role_name(parallel_role r) {
   switch (r) {
-    case parallel_role::replicated: return "replicated";
-    case parallel_role::split_rows: return "split_rows";
-    case parallel_role::split_cols: return "split_cols";
+    case parallel_role::replicated:
+      return "replicated";
+    case parallel_role::split_rows:
+      return "split_rows";
+    case parallel_role::split_cols:
+      return "split_cols";
   }
   return "?";
 }
 
 [[nodiscard]] constexpr std::string_view kind_name(tensor_kind k) {
   switch (k) {
-    case tensor_kind::weight: return "weight";
-    case tensor_kind::bias: return "bias";
-    case tensor_kind::embedding: return "embedding";
-    case tensor_kind::norm_weight: return "norm_weight";
-    case tensor_kind::norm_bias: return "norm_bias";
-    case tensor_kind::router: return "router";
-    case tensor_kind::buffer: return "buffer";
+    case tensor_kind::weight:
+      return "weight";
+    case tensor_kind::bias:
+      return "bias";
+    case tensor_kind::embedding:
+      return "embedding";
+    case tensor_kind::norm_weight:
+      return "norm_weight";
+    case tensor_kind::norm_bias:
+      return "norm_bias";
+    case tensor_kind::router:
+      return "router";
+    case tensor_kind::buffer:
+      return "buffer";
   }
   return "?";
 }
@@ -76,9 +86,9 @@ struct tensor_name {
 /// @post numel == product of shape[0..rank); id == tensor_id_from_name(name())
 struct tensor_spec {
   tensor_name name_storage;
-  std::uint64_t id = 0;                   // stable hash of the fully-qualified name
+  std::uint64_t id = 0;  // stable hash of the fully-qualified name
   std::uint8_t rank = 0;
-  std::uint64_t shape[max_rank]{};        // row-major, unsharded
+  std::uint64_t shape[max_rank]{};  // row-major, unsharded
   std::uint64_t numel = 0;
   parallel_role role = parallel_role::replicated;
   tensor_kind kind = tensor_kind::weight;

@@ -22,11 +22,14 @@ inline constexpr dtype all_dtypes[] = {dtype::f32, dtype::bf16, dtype::f16, dtyp
 /// Bytes per element.
 [[nodiscard]] BLUEPRINT_HD constexpr std::size_t dtype_size(dtype t) {
   switch (t) {
-    case dtype::f32: return 4;
+    case dtype::f32:
+      return 4;
     case dtype::bf16:
-    case dtype::f16: return 2;
+    case dtype::f16:
+      return 2;
     case dtype::f8_e4m3fn:
-    case dtype::f8_e5m2: return 1;
+    case dtype::f8_e5m2:
+      return 1;
   }
   return 0;
 }
@@ -34,11 +37,16 @@ inline constexpr dtype all_dtypes[] = {dtype::f32, dtype::bf16, dtype::f16, dtyp
 /// The short name used on the command line and in JSON ("bf16").
 [[nodiscard]] constexpr std::string_view dtype_name(dtype t) {
   switch (t) {
-    case dtype::f32: return "f32";
-    case dtype::bf16: return "bf16";
-    case dtype::f16: return "f16";
-    case dtype::f8_e4m3fn: return "f8_e4m3fn";
-    case dtype::f8_e5m2: return "f8_e5m2";
+    case dtype::f32:
+      return "f32";
+    case dtype::bf16:
+      return "bf16";
+    case dtype::f16:
+      return "f16";
+    case dtype::f8_e4m3fn:
+      return "f8_e4m3fn";
+    case dtype::f8_e5m2:
+      return "f8_e5m2";
   }
   return "?";
 }
@@ -46,11 +54,16 @@ inline constexpr dtype all_dtypes[] = {dtype::f32, dtype::bf16, dtype::f16, dtyp
 /// The safetensors header spelling ("BF16").
 [[nodiscard]] constexpr std::string_view dtype_safetensors_name(dtype t) {
   switch (t) {
-    case dtype::f32: return "F32";
-    case dtype::bf16: return "BF16";
-    case dtype::f16: return "F16";
-    case dtype::f8_e4m3fn: return "F8_E4M3";
-    case dtype::f8_e5m2: return "F8_E5M2";
+    case dtype::f32:
+      return "F32";
+    case dtype::bf16:
+      return "BF16";
+    case dtype::f16:
+      return "F16";
+    case dtype::f8_e4m3fn:
+      return "F8_E4M3";
+    case dtype::f8_e5m2:
+      return "F8_E5M2";
   }
   return "?";
 }
@@ -60,7 +73,8 @@ inline constexpr dtype all_dtypes[] = {dtype::f32, dtype::bf16, dtype::f16, dtyp
   if (s == "f32" || s == "float32" || s == "fp32" || s == "float") return dtype::f32;
   if (s == "bf16" || s == "bfloat16") return dtype::bf16;
   if (s == "f16" || s == "float16" || s == "fp16" || s == "half") return dtype::f16;
-  if (s == "f8_e4m3fn" || s == "float8_e4m3fn" || s == "e4m3" || s == "fp8") return dtype::f8_e4m3fn;
+  if (s == "f8_e4m3fn" || s == "float8_e4m3fn" || s == "e4m3" || s == "fp8")
+    return dtype::f8_e4m3fn;
   if (s == "f8_e5m2" || s == "float8_e5m2" || s == "e5m2") return dtype::f8_e5m2;
   return std::nullopt;
 }

@@ -23,12 +23,12 @@ enum class init_kind : std::uint8_t {
   rotary_inv_freq,   // element i: 1 / a^(2i / b)   (a = theta, b = rotary dim)
   arange,            // element i: a + i * b
   // Schemes: resolved by the plan into one of the concrete kinds above using the tensor's fans.
-  kaiming_uniform,   // a = negative slope ("a" of torch), b = 0 for fan_in, 1 for fan_out
-  kaiming_normal,    // same parameters
-  xavier_uniform,    // a = gain
-  xavier_normal,     // a = gain
-  fan_in_uniform,    // U(-1/sqrt(fan_in), 1/sqrt(fan_in)): torch's default Linear bias
-  skip,              // allocate only; the bytes are filled by a checkpoint load
+  kaiming_uniform,  // a = negative slope ("a" of torch), b = 0 for fan_in, 1 for fan_out
+  kaiming_normal,   // same parameters
+  xavier_uniform,   // a = gain
+  xavier_normal,    // a = gain
+  fan_in_uniform,   // U(-1/sqrt(fan_in), 1/sqrt(fan_in)): torch's default Linear bias
+  skip,             // allocate only; the bytes are filled by a checkpoint load
 };
 
 struct init_spec {
@@ -39,10 +39,18 @@ struct init_spec {
 };
 
 namespace init {
-[[nodiscard]] constexpr init_spec zeros() { return {init_kind::zeros}; }
-[[nodiscard]] constexpr init_spec ones() { return {init_kind::ones}; }
-[[nodiscard]] constexpr init_spec constant(float v) { return {init_kind::constant, v}; }
-[[nodiscard]] constexpr init_spec uniform(float lo, float hi) { return {init_kind::uniform, lo, hi}; }
+[[nodiscard]] constexpr init_spec zeros() {
+  return {init_kind::zeros};
+}
+[[nodiscard]] constexpr init_spec ones() {
+  return {init_kind::ones};
+}
+[[nodiscard]] constexpr init_spec constant(float v) {
+  return {init_kind::constant, v};
+}
+[[nodiscard]] constexpr init_spec uniform(float lo, float hi) {
+  return {init_kind::uniform, lo, hi};
+}
 [[nodiscard]] constexpr init_spec normal(float mean, float std) {
   return {init_kind::normal, mean, std};
 }
@@ -67,25 +75,41 @@ namespace init {
 [[nodiscard]] constexpr init_spec xavier_normal(float gain = 1) {
   return {init_kind::xavier_normal, gain};
 }
-[[nodiscard]] constexpr init_spec fan_in_uniform() { return {init_kind::fan_in_uniform}; }
+[[nodiscard]] constexpr init_spec fan_in_uniform() {
+  return {init_kind::fan_in_uniform};
+}
 }  // namespace init
 
 [[nodiscard]] constexpr std::string_view init_kind_name(init_kind k) {
   switch (k) {
-    case init_kind::zeros: return "zeros";
-    case init_kind::ones: return "ones";
-    case init_kind::constant: return "constant";
-    case init_kind::uniform: return "uniform";
-    case init_kind::normal: return "normal";
-    case init_kind::truncated_normal: return "truncated_normal";
-    case init_kind::rotary_inv_freq: return "rotary_inv_freq";
-    case init_kind::arange: return "arange";
-    case init_kind::kaiming_uniform: return "kaiming_uniform";
-    case init_kind::kaiming_normal: return "kaiming_normal";
-    case init_kind::xavier_uniform: return "xavier_uniform";
-    case init_kind::xavier_normal: return "xavier_normal";
-    case init_kind::fan_in_uniform: return "fan_in_uniform";
-    case init_kind::skip: return "skip";
+    case init_kind::zeros:
+      return "zeros";
+    case init_kind::ones:
+      return "ones";
+    case init_kind::constant:
+      return "constant";
+    case init_kind::uniform:
+      return "uniform";
+    case init_kind::normal:
+      return "normal";
+    case init_kind::truncated_normal:
+      return "truncated_normal";
+    case init_kind::rotary_inv_freq:
+      return "rotary_inv_freq";
+    case init_kind::arange:
+      return "arange";
+    case init_kind::kaiming_uniform:
+      return "kaiming_uniform";
+    case init_kind::kaiming_normal:
+      return "kaiming_normal";
+    case init_kind::xavier_uniform:
+      return "xavier_uniform";
+    case init_kind::xavier_normal:
+      return "xavier_normal";
+    case init_kind::fan_in_uniform:
+      return "fan_in_uniform";
+    case init_kind::skip:
+      return "skip";
   }
   return "?";
 }

@@ -27,9 +27,9 @@ struct segment {
   std::uint64_t base = 0;          // affine map onto the global element index
   std::uint64_t run = 1;
   std::uint64_t stride = 1;
-  init_spec init{};                // concrete kind
+  init_spec init{};  // concrete kind
   dtype type = dtype::f32;
-  std::uint8_t padding = 0;        // 1: zeros, no tensor
+  std::uint8_t padding = 0;                // 1: zeros, no tensor
   std::uint32_t tensor_index = no_tensor;  // row of the layout table, for reports
 
   /// Global element index of local element k.

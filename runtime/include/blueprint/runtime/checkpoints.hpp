@@ -80,10 +80,11 @@ inline save_report save(const materialized_model& model, communicator& comm, con
     for (std::size_t i = 0; i < held.size(); ++i) {
       const placed_tensor& t = model.layout().tensors()[i];
       if (t.spec.persistent && held[i] < t.numel())
-        throw std::invalid_argument(
-            "save: this arena holds " + std::to_string(held[i]) + " of the " +
-            std::to_string(t.numel()) + " elements of '" + std::string(t.name()) +
-            "' (it is one rank's shard); save every rank together: save(plan, rank, shard, comm, dir)");
+        throw std::invalid_argument("save: this arena holds " + std::to_string(held[i]) +
+                                    " of the " + std::to_string(t.numel()) + " elements of '" +
+                                    std::string(t.name()) +
+                                    "' (it is one rank's shard); save every rank together: "
+                                    "save(plan, rank, shard, comm, dir)");
     }
   }
   return save_arena(model.layout(), model.program(), model.arena(), comm, dir, options);

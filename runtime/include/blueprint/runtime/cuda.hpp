@@ -459,7 +459,11 @@ template <class Layout>
 device_model make_device_model(const Layout& layout, ::blueprint::program prog, cuda where,
                                const materialize_options& options) {
   if (!options.checkpoint.empty()) {
-    if constexpr (requires { layout.model_name; layout.policy; layout.units; }) {
+    if constexpr (requires {
+                    layout.model_name;
+                    layout.policy;
+                    layout.units;
+                  }) {
       // From a checkpoint: read and cast on the host by the CPU load program (each rank its own
       // bytes), then one host-to-device copy. Not yet the pinned, double-buffered path of
       // docs/CHECKPOINTS.md: host memory here is the rank's arena, not a fixed staging buffer.

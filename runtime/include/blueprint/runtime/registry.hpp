@@ -64,8 +64,10 @@ inline constexpr std::array builtin_models{
   for (const model_entry& m : builtin_models)
     if (m.name == name) return m;
   std::string known;
-  for (const model_entry& m : builtin_models) known += (known.empty() ? "" : ", ") + std::string(m.name);
-  throw std::invalid_argument("unknown model '" + std::string(name) + "'; built-in models: " + known);
+  for (const model_entry& m : builtin_models)
+    known += (known.empty() ? "" : ", ") + std::string(m.name);
+  throw std::invalid_argument("unknown model '" + std::string(name) +
+                              "'; built-in models: " + known);
 }
 
 }  // namespace blueprint

@@ -34,8 +34,7 @@ struct gpt2_rules {
 template <fixed_string Name, gpt2_config C, class R = detail::gpt2_rules<C>>
 using gpt2 = model<
     Name,
-    scope<"transformer",
-          embedding<"wte", C.vocab, C.hidden, embedding_options{.init = R::weight}>,
+    scope<"transformer", embedding<"wte", C.vocab, C.hidden, embedding_options{.init = R::weight}>,
           embedding<"wpe", C.positions, C.hidden,
                     embedding_options{.init = R::weight, .vocab_parallel = false}>,
           repeat<"h", C.layers,
@@ -45,8 +44,10 @@ using gpt2 = model<
                                                              .proj_init = R::residual}>,
                        layer_norm<"ln_2", C.hidden>,
                        gelu_mlp<"mlp", C.hidden, 4 * C.hidden,
-                                mlp_options{.bias = true, .layout = weight_layout::in_out,
-                                            .weight_init = R::weight, .down_init = R::residual,
+                                mlp_options{.bias = true,
+                                            .layout = weight_layout::in_out,
+                                            .weight_init = R::weight,
+                                            .down_init = R::residual,
                                             .bias_init = init::zeros()},
                                 "c_fc", "c_proj">>>,
           layer_norm<"ln_f", C.hidden>>,

@@ -39,11 +39,13 @@ struct llama_rules {
                 "llama: num_key_value_heads must divide num_attention_heads");
   static constexpr std::uint64_t head_dim = C.head_dim != 0 ? C.head_dim : C.hidden / C.heads;
   static constexpr init_spec weight = init::normal(0, C.initializer_range);
-  static constexpr attention_options attn{.head_dim = head_dim, .qkv_bias = C.qkv_bias,
-                                          .weight_init = weight, .o_init = weight,
+  static constexpr attention_options attn{.head_dim = head_dim,
+                                          .qkv_bias = C.qkv_bias,
+                                          .weight_init = weight,
+                                          .o_init = weight,
                                           .bias_init = init::zeros()};
-  static constexpr mlp_options mlp{.weight_init = weight, .down_init = weight,
-                                   .bias_init = init::zeros()};
+  static constexpr mlp_options mlp{
+      .weight_init = weight, .down_init = weight, .bias_init = init::zeros()};
   using feed_forward =
       std::conditional_t<(C.experts > 0),
                          mixture_of_experts<"block_sparse_moe", C.hidden, C.ffn, C.experts,
@@ -60,12 +62,12 @@ struct llama_rules {
 }  // namespace detail
 
 template <fixed_string Name, llama_config C, class R = detail::llama_rules<C>>
-using llama = model<
-    Name,
-    scope<"model",
-          embedding<"embed_tokens", C.vocab, C.hidden, embedding_options{.init = R::weight}>,
-          repeat<"layers", C.layers, typename R::layer>, rms_norm<"norm", C.hidden>,
-          rotary<"rotary_emb", R::head_dim, C.rope_theta>>,
-    typename R::head>;
+using llama =
+    model<Name,
+          scope<"model",
+                embedding<"embed_tokens", C.vocab, C.hidden, embedding_options{.init = R::weight}>,
+                repeat<"layers", C.layers, typename R::layer>, rms_norm<"norm", C.hidden>,
+                rotary<"rotary_emb", R::head_dim, C.rope_theta>>,
+          typename R::head>;
 
 }  // namespace blueprint::dsl
