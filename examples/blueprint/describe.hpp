@@ -43,6 +43,10 @@ inline nlohmann::json init_json(const init_spec& s) {
       j["low"] = s.c;
       j["high"] = s.d;
       break;
+    case init_kind::rotary_inv_freq_llama3:
+      j["factor"] = s.c;
+      j["original_max_positions"] = s.d;
+      [[fallthrough]];
     case init_kind::rotary_inv_freq:
       j["theta"] = s.a;
       j["dim"] = s.b;
@@ -74,6 +78,9 @@ inline std::string init_string(const init_spec& s) {
       break;
     case init_kind::rotary_inv_freq:
       std::snprintf(buf, sizeof buf, "rotary_inv_freq(%g, %g)", s.a, s.b);
+      break;
+    case init_kind::rotary_inv_freq_llama3:
+      std::snprintf(buf, sizeof buf, "rotary_inv_freq_llama3(%g, %g, %g, %g)", s.a, s.b, s.c, s.d);
       break;
     case init_kind::arange:
       std::snprintf(buf, sizeof buf, "arange(%g, %g)", s.a, s.b);

@@ -145,3 +145,10 @@ static_assert(net.parameter_count() ==
                   3 * (48 + (80 * 48) + (48 * 48) + 96 + (192 * 48 + 192) + (48 * 192 + 48)) + 48 +
                   (100 * 48 + 100));
 }  // namespace user
+
+// Llama 3.1 / 3.2 rope scaling of the rotary buffer ("rope_type": "llama3").
+constexpr auto& inv_freq_405b =
+    m::llama3_1_405b.tensors()[*m::llama3_1_405b.find("model.rotary_emb.inv_freq")];
+static_assert(inv_freq_405b.init == init::rotary_inv_freq_llama3(500000.0f, 128.0f, 8.0f, 8192.0f));
+static_assert(m::llama3_2_1b.tensors()[*m::llama3_2_1b.find("model.rotary_emb.inv_freq")].init.c ==
+              32.0f);

@@ -129,13 +129,21 @@ struct rms_norm
 };
 
 /// Rotary embedding buffer `Name.inv_freq` of shape [RotaryDim / 2]:
-/// inv_freq[i] = 1 / Theta^(2i / RotaryDim). Not persistent (Hugging Face does not save it).
-template <fixed_string Name, std::uint64_t RotaryDim, float Theta>
-struct rotary : scope<Name, tensor<"inv_freq", shape<RotaryDim / 2>,
-                                   tensor_options{.kind = tensor_kind::buffer,
-                                                  .init = init::rotary_inv_freq(
-                                                      Theta, static_cast<float>(RotaryDim)),
-                                                  .persistent = false}>> {
+/// inv_freq[i] = 1 / Theta^(2i / RotaryDim), with Llama 3.1's rope scaling when
+/// Llama3Factor > 0 (original context OriginalMaxPositions). Not persistent (Hugging Face does
+/// not save it).
+template <fixed_string Name, std::uint64_t RotaryDim, float Theta, float Llama3Factor = 0.0f,
+          float OriginalMaxPositions = 8192.0f>
+struct rotary
+    : scope<Name, tensor<"inv_freq", shape<RotaryDim / 2>,
+                         tensor_options{.kind = tensor_kind::buffer,
+                                        .init = (Llama3Factor > 0.0f)
+                                                    ? init::rotary_inv_freq_llama3(
+                                                          Theta, static_cast<float>(RotaryDim),
+                                                          Llama3Factor, OriginalMaxPositions)
+                                                    : init::rotary_inv_freq(
+                                                          Theta, static_cast<float>(RotaryDim)),
+                                        .persistent = false}>> {
   static_assert(RotaryDim % 2 == 0, "rotary: the rotary dimension must be even");
 };
 

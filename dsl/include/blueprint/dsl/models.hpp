@@ -40,7 +40,8 @@ using llama3_1_405b_t = llama<"llama3.1-405b", llama_config{.vocab = 128256,
                                                             .heads = 128,
                                                             .kv_heads = 8,
                                                             .ffn = 53248,
-                                                            .rope_theta = 500000.0f}>;
+                                                            .rope_theta = 500000.0f,
+                                                            .rope_llama3_factor = 8.0f}>;
 using llama3_2_1b_t = llama<"llama3.2-1b", llama_config{.vocab = 128256,
                                                         .hidden = 2048,
                                                         .layers = 16,
@@ -48,7 +49,8 @@ using llama3_2_1b_t = llama<"llama3.2-1b", llama_config{.vocab = 128256,
                                                         .kv_heads = 8,
                                                         .ffn = 8192,
                                                         .tied = true,
-                                                        .rope_theta = 500000.0f}>;
+                                                        .rope_theta = 500000.0f,
+                                                        .rope_llama3_factor = 32.0f}>;
 using tinyllama_1_1b_t =
     llama<"tinyllama-1.1b",
           llama_config{.hidden = 2048, .layers = 22, .heads = 32, .kv_heads = 4, .ffn = 5632}>;

@@ -102,6 +102,22 @@ struct truncnorm_params {
       const double e = det_div(2.0 * static_cast<double>(index), static_cast<double>(s.b));
       return static_cast<float>(det_exp_f64(-e * det_log_f64(static_cast<double>(s.a))));
     }
+    case init_kind::rotary_inv_freq_llama3: {
+      // Hugging Face's _compute_llama3_parameters, in double, rounded once: frequencies whose
+      // wavelength exceeds the original context are divided by `factor`, those shorter than a
+      // quarter of it are kept, and the band between is interpolated.
+      const double e = det_div(2.0 * static_cast<double>(index), static_cast<double>(s.b));
+      const double inv = det_exp_f64(-e * det_log_f64(static_cast<double>(s.a)));
+      const double factor = s.c, context = s.d;
+      const double low_freq_factor = 1.0, high_freq_factor = 4.0;
+      const double wavelen = det_div(2.0 * 3.14159265358979311600, inv);
+      if (wavelen > det_div(context, low_freq_factor))
+        return static_cast<float>(det_div(inv, factor));
+      if (wavelen < det_div(context, high_freq_factor)) return static_cast<float>(inv);
+      const double smooth =
+          det_div(det_div(context, wavelen) - low_freq_factor, high_freq_factor - low_freq_factor);
+      return static_cast<float>((1.0 - smooth) * det_div(inv, factor) + smooth * inv);
+    }
     case init_kind::skip:
       return 0.0f;
     default:

@@ -14,14 +14,16 @@
 namespace blueprint {
 
 enum class init_kind : std::uint8_t {
-  zeros,             // 0
-  ones,              // 1
-  constant,          // a
-  uniform,           // U(a, b)
-  normal,            // N(mean = a, std = b)
-  truncated_normal,  // N(a, b) restricted to [c, d], by inverse CDF
-  rotary_inv_freq,   // element i: 1 / a^(2i / b)   (a = theta, b = rotary dim)
-  arange,            // element i: a + i * b
+  zeros,                   // 0
+  ones,                    // 1
+  constant,                // a
+  uniform,                 // U(a, b)
+  normal,                  // N(mean = a, std = b)
+  truncated_normal,        // N(a, b) restricted to [c, d], by inverse CDF
+  rotary_inv_freq,         // element i: 1 / a^(2i / b)   (a = theta, b = rotary dim)
+  arange,                  // element i: a + i * b
+  rotary_inv_freq_llama3,  // Llama 3.1 rope scaling of rotary_inv_freq (a = theta, b = dim,
+                           // c = factor, d = original max positions; low/high freq factors 1, 4)
   // Schemes: resolved by the plan into one of the concrete kinds above using the tensor's fans.
   kaiming_uniform,  // a = negative slope ("a" of torch), b = 0 for fan_in, 1 for fan_out
   kaiming_normal,   // same parameters
@@ -60,6 +62,12 @@ namespace init {
 [[nodiscard]] constexpr init_spec rotary_inv_freq(float theta, float dim) {
   return {init_kind::rotary_inv_freq, theta, dim};
 }
+/// Llama 3.1 / 3.2 ("rope_type": "llama3") scaled inverse frequencies, with Meta's
+/// low_freq_factor = 1 and high_freq_factor = 4.
+[[nodiscard]] constexpr init_spec rotary_inv_freq_llama3(float theta, float dim, float factor,
+                                                         float original_max_positions) {
+  return {init_kind::rotary_inv_freq_llama3, theta, dim, factor, original_max_positions};
+}
 [[nodiscard]] constexpr init_spec arange(float start, float step) {
   return {init_kind::arange, start, step};
 }
@@ -96,6 +104,8 @@ namespace init {
       return "truncated_normal";
     case init_kind::rotary_inv_freq:
       return "rotary_inv_freq";
+    case init_kind::rotary_inv_freq_llama3:
+      return "rotary_inv_freq_llama3";
     case init_kind::arange:
       return "arange";
     case init_kind::kaiming_uniform:
@@ -118,7 +128,8 @@ namespace init {
 [[nodiscard]] BLUEPRINT_HD constexpr bool is_concrete(init_kind k) {
   return k == init_kind::zeros || k == init_kind::ones || k == init_kind::constant ||
          k == init_kind::uniform || k == init_kind::normal || k == init_kind::truncated_normal ||
-         k == init_kind::rotary_inv_freq || k == init_kind::arange || k == init_kind::skip;
+         k == init_kind::rotary_inv_freq || k == init_kind::rotary_inv_freq_llama3 ||
+         k == init_kind::arange || k == init_kind::skip;
 }
 
 }  // namespace blueprint

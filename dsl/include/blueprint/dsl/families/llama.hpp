@@ -28,6 +28,8 @@ struct llama_config {
   bool qkv_bias = false;       // Qwen2
   float initializer_range = 0.02f;
   float rope_theta = 10000.0f;
+  float rope_llama3_factor = 0.0f;  // > 0: Llama 3.1 rope scaling ("rope_type": "llama3")
+  float rope_original_max_positions = 8192.0f;
 };
 
 namespace detail {
@@ -67,7 +69,8 @@ using llama =
           scope<"model",
                 embedding<"embed_tokens", C.vocab, C.hidden, embedding_options{.init = R::weight}>,
                 repeat<"layers", C.layers, typename R::layer>, rms_norm<"norm", C.hidden>,
-                rotary<"rotary_emb", R::head_dim, C.rope_theta>>,
+                rotary<"rotary_emb", R::head_dim, C.rope_theta, C.rope_llama3_factor,
+                       C.rope_original_max_positions>>,
           typename R::head>;
 
 }  // namespace blueprint::dsl
