@@ -27,18 +27,10 @@
 #endif
 
 #include "cli.hpp"
+#include "describe.hpp"
 
 namespace blueprint::cli {
 namespace {
-
-std::uint64_t peak_rss() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "kB"
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
-}
 
 /// The layout for `--dtype` (or the checkpoint's dtypes for `auto`).
 dynamic_layout layout_for(const model_entry& m, const arguments& args, const std::string& ckpt) {
@@ -75,12 +67,6 @@ load_options load_options_from(const arguments& args, bool show_progress) {
     };
   }
   return o;
-}
-
-std::string hex(std::uint64_t v) {
-  char buf[19];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 /// Under mpirun with a mesh (and no --rank), one process per rank: the MPI communicator.
@@ -131,7 +117,7 @@ int run_load(const std::vector<std::string>& raw) {
       comm ? sharded_fingerprint(p, rank, model, *comm)
            : (msh.world_size() == 1 ? model.fingerprint() : shard_fingerprint(p, rank, model));
   if (comm && rank != 0) return 0;
-  const std::uint64_t rss = peak_rss();
+  const std::uint64_t rss = peak_rss_bytes();
   if (json) {
     nlohmann::json j;
     j["model"] = m.name;
@@ -147,7 +133,7 @@ int run_load(const std::vector<std::string>& raw) {
     j["load_seconds"] = report.seconds;
     j["gb_per_second"] = report.gb_per_second();
     j["peak_rss_bytes"] = rss;
-    j["fingerprint"] = hex(fingerprint);
+    j["fingerprint"] = hex64(fingerprint);
     j["report"] = to_json(report);
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -159,7 +145,7 @@ int run_load(const std::vector<std::string>& raw) {
       std::string(m.name).c_str(), rank, to_string(msh).c_str(),
       std::string(strategy_name(*strat)).c_str(), model.bytes() / 1e9, seconds, report.seconds,
       report.gb_per_second(), rss / 1048576.0);
-  std::printf("fingerprint %s%s\n", hex(fingerprint).c_str(),
+  std::printf("fingerprint %s%s\n", hex64(fingerprint).c_str(),
               comm || msh.world_size() == 1
                   ? (comm ? " (whole model, all ranks)" : "")
                   : " (this rank's share; the ranks' shares sum to the model's)");
@@ -199,13 +185,13 @@ int run_convert(const std::vector<std::string>& raw) {
     j["files"] = saved.files;
     j["total_size"] = saved.total_size;
     j["save_seconds"] = saved.seconds;
-    j["fingerprint"] = hex(fingerprint);
+    j["fingerprint"] = hex64(fingerprint);
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
   std::printf("%s", to_string(report).c_str());
   std::printf("saved %zu file(s) to %s (%.3f GB, %.3f s); fingerprint %s\n", saved.files.size(),
-              out.c_str(), saved.total_size / 1e9, saved.seconds, hex(fingerprint).c_str());
+              out.c_str(), saved.total_size / 1e9, saved.seconds, hex64(fingerprint).c_str());
   return 0;
 }
 

@@ -27,16 +27,6 @@
 namespace blueprint::cli {
 namespace {
 
-/// Peak resident set size of this process in bytes (VmHWM; getrusage as a fallback).
-std::uint64_t peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "kB"
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
-}
-
 /// `--mesh`: one process per rank (under mpirun); each materializes only its shard; rank 0
 /// prints one report whose fingerprint is the whole model's.
 int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_layout& layout,
