@@ -661,43 +661,40 @@ template <class Kernel>
   return static_cast<unsigned>(g == 0 ? 1 : g);
 }
 
-/// Enqueues the materialize kernel on `stream`. Returns the launch error (cudaSuccess).
-/// @pre the current device is `device`; `t` points to device memory
+/// Enqueues `kernel(t, args...)` on `stream` over the tiles of `t`, with as many blocks as stay
+/// resident. Returns the launch error (cudaSuccess).
+/// @pre the current device is `device`; `t` and the pointers in `args` are device memory
+template <class... Params, class... Args>
+[[nodiscard]] inline cudaError_t launch_over_tiles(void (*kernel)(kernel_tables, Params...),
+                                                   const kernel_tables& t, int device,
+                                                   cudaStream_t stream, Args... args) {
+  if (t.arena_bytes == 0) return cudaSuccess;
+  cudaError_t error = cudaSuccess;
+  const int resident = resident_blocks(kernel, device, &error);
+  if (error != cudaSuccess) return error;
+  kernel<<<grid_for(tile_count(t), resident), block_threads, 0, stream>>>(t, args...);
+  return cudaGetLastError();
+}
+
+/// Enqueues the materialize kernel on `stream`.
 [[nodiscard]] inline cudaError_t launch_materialize(const kernel_tables& t, std::byte* arena,
                                                     std::uint64_t seed, int device,
                                                     cudaStream_t stream) {
-  if (t.arena_bytes == 0) return cudaSuccess;
-  cudaError_t error = cudaSuccess;
-  const int resident = resident_blocks(materialize_kernel, device, &error);
-  if (error != cudaSuccess) return error;
-  materialize_kernel<<<grid_for(tile_count(t), resident), block_threads, 0, stream>>>(t, arena,
-                                                                                      seed);
-  return cudaGetLastError();
+  return launch_over_tiles(materialize_kernel, t, device, stream, arena, seed);
 }
 
 /// Enqueues the fingerprint kernel; *result (device memory) must be zeroed before.
 [[nodiscard]] inline cudaError_t launch_fingerprint(const kernel_tables& t, const std::byte* arena,
                                                     unsigned long long* result, int device,
                                                     cudaStream_t stream) {
-  if (t.arena_bytes == 0) return cudaSuccess;
-  cudaError_t error = cudaSuccess;
-  const int resident = resident_blocks(fingerprint_kernel, device, &error);
-  if (error != cudaSuccess) return error;
-  fingerprint_kernel<<<grid_for(tile_count(t), resident), block_threads, 0, stream>>>(t, arena,
-                                                                                      result);
-  return cudaGetLastError();
+  return launch_over_tiles(fingerprint_kernel, t, device, stream, arena, result);
 }
 
 /// Enqueues the coverage check; *out (device memory) must hold {0, ~0, 0} before.
 [[nodiscard]] inline cudaError_t launch_coverage(const kernel_tables& t, const std::byte* arena,
                                                  coverage_counters* out, int device,
                                                  cudaStream_t stream) {
-  if (t.arena_bytes == 0) return cudaSuccess;
-  cudaError_t error = cudaSuccess;
-  const int resident = resident_blocks(coverage_kernel, device, &error);
-  if (error != cudaSuccess) return error;
-  coverage_kernel<<<grid_for(tile_count(t), resident), block_threads, 0, stream>>>(t, arena, out);
-  return cudaGetLastError();
+  return launch_over_tiles(coverage_kernel, t, device, stream, arena, out);
 }
 
 /// Enqueues the plain fill (benchmarks' bandwidth reference).
