@@ -46,6 +46,7 @@
 #include <blueprint/codegen/program.hpp>
 #include <blueprint/kernels/cast.hpp>
 #include <blueprint/kernels/fill.hpp>
+#include <blueprint/kernels/scatter.hpp>
 
 #include "checkpoint.hpp"
 
@@ -390,57 +391,53 @@ template <class Layout>
 
 namespace detail {
 
-/// Element i of a source array, widened exactly to float (F64: rounded to nearest). Loads go
-/// through memcpy: tensors in a file need not be aligned to their element size.
-template <st_dtype S>
-[[nodiscard]] BLUEPRINT_INLINE float widen(const unsigned char* src, std::uint64_t i) {
-  if constexpr (S == st_dtype::f64) {
-    double v;
-    std::memcpy(&v, src + 8 * i, 8);
-    return static_cast<float>(v);
-  } else if constexpr (S == st_dtype::f32) {
-    float v;
-    std::memcpy(&v, src + 4 * i, 4);
-    return v;
-  } else if constexpr (S == st_dtype::bf16 || S == st_dtype::f16) {
-    std::uint16_t h;
-    std::memcpy(&h, src + 2 * i, 2);
-    return S == st_dtype::bf16 ? bf16_bits_to_float(h) : f16_bits_to_float(h);
-  } else if constexpr (S == st_dtype::f8_e4m3) {
-    return f8_e4m3fn_bits_to_float(src[i]);
-  } else {
-    static_assert(S == st_dtype::f8_e5m2, "widen: float sources only");
-    return f8_e5m2_bits_to_float(src[i]);
+/// The source format of a float safetensors dtype (kernels/scatter.hpp).
+/// @pre st_dtype_is_float(s)
+[[nodiscard]] inline source_format source_format_of(st_dtype s) {
+  switch (s) {
+    case st_dtype::f64:
+      return source_format::f64;
+    case st_dtype::f32:
+      return source_format::f32;
+    case st_dtype::bf16:
+      return source_format::bf16;
+    case st_dtype::f16:
+      return source_format::f16;
+    case st_dtype::f8_e4m3:
+      return source_format::f8_e4m3fn;
+    case st_dtype::f8_e5m2:
+      return source_format::f8_e5m2;
+    default:
+      throw std::logic_error("load: not a float source dtype");
   }
 }
 
-/// The cast loop of one (source, target) pair, written so that the compiler can vectorize it.
-template <st_dtype S, dtype D>
+/// The cast loop of one (source, target) pair, written so that the compiler can vectorize it;
+/// the same widening and narrowing as convert_source_element (the GPU's).
+template <source_format S, dtype D>
 void convert_typed(const unsigned char* src, std::byte* dst, std::uint64_t n) {
   using word = storage_t<D>;
   for (std::uint64_t i = 0; i < n; ++i) {
-    const word w = to_storage<D>(widen<S>(src, i));
+    const word w = to_storage<D>(widen_source<S>(src, i));
     std::memcpy(dst + i * sizeof(word), &w, sizeof(word));
   }
 }
 
 template <dtype D>
 void convert_to(const unsigned char* src, st_dtype s, std::byte* dst, std::uint64_t n) {
-  switch (s) {
-    case st_dtype::f64:
-      return convert_typed<st_dtype::f64, D>(src, dst, n);
-    case st_dtype::f32:
-      return convert_typed<st_dtype::f32, D>(src, dst, n);
-    case st_dtype::bf16:
-      return convert_typed<st_dtype::bf16, D>(src, dst, n);
-    case st_dtype::f16:
-      return convert_typed<st_dtype::f16, D>(src, dst, n);
-    case st_dtype::f8_e4m3:
-      return convert_typed<st_dtype::f8_e4m3, D>(src, dst, n);
-    case st_dtype::f8_e5m2:
-      return convert_typed<st_dtype::f8_e5m2, D>(src, dst, n);
-    default:
-      throw std::logic_error("convert: not a float source dtype");
+  switch (source_format_of(s)) {
+    case source_format::f64:
+      return convert_typed<source_format::f64, D>(src, dst, n);
+    case source_format::f32:
+      return convert_typed<source_format::f32, D>(src, dst, n);
+    case source_format::bf16:
+      return convert_typed<source_format::bf16, D>(src, dst, n);
+    case source_format::f16:
+      return convert_typed<source_format::f16, D>(src, dst, n);
+    case source_format::f8_e4m3fn:
+      return convert_typed<source_format::f8_e4m3fn, D>(src, dst, n);
+    case source_format::f8_e5m2:
+      return convert_typed<source_format::f8_e5m2, D>(src, dst, n);
   }
 }
 
@@ -500,8 +497,15 @@ class load_chunker {
     st_dtype src = st_dtype::f32;
   };
 
-  load_chunker(const program& prog, std::vector<job> jobs, std::uint64_t capacity, bool direct)
-      : prog_(prog), jobs_(std::move(jobs)), capacity_(capacity), direct_(direct) {}
+  /// capacity: staging bytes of one chunk; direct: same-dtype runs go straight to the arena
+  /// (host arenas); max_pieces: the most runs one staged chunk may carry (the GPU's table size).
+  load_chunker(const program& prog, std::vector<job> jobs, std::uint64_t capacity, bool direct,
+               std::size_t max_pieces = static_cast<std::size_t>(-1))
+      : prog_(prog),
+        jobs_(std::move(jobs)),
+        capacity_(capacity),
+        direct_(direct),
+        max_pieces_(max_pieces) {}
 
   /// The next chunk, or false when done.
   bool next(load_chunk& c) {
@@ -546,7 +550,7 @@ class load_chunker {
         // a page): a tp=2 column shard reads whole rows in one call, a tp=8 one skips 7/8.
         const std::uint64_t last =
             c.pieces.empty() ? 0 : c.pieces.back().elements * st_dtype_size(c.pieces.back().src);
-        if (j.file != c.file || at < end ||
+        if (j.file != c.file || at < end || c.pieces.size() >= max_pieces_ ||
             at - end > std::max(page_gap, std::min(last, max_gap)) ||
             at + ssz - c.file_offset > capacity_)
           return true;
@@ -584,8 +588,147 @@ class load_chunker {
   std::vector<job> jobs_;
   std::uint64_t capacity_;
   bool direct_;
+  std::size_t max_pieces_;
   std::size_t job_ = 0;
   std::uint64_t k_ = 0;
+};
+
+}  // namespace detail
+
+namespace detail {
+
+/// A load program before it runs: the key match, and the rank's segments split into fills
+/// (init, padding) and reads (file order).
+struct load_work {
+  load_match match;
+  std::vector<load_chunker::job> fills, reads;
+  std::uint64_t total_bytes = 0;  // arena bytes the segments write
+  std::uint64_t span_bytes = 0;   // file bytes the reads' rows span (a staging chunk needs less)
+};
+
+/// Matches keys (throws checkpoint_key_error under the strict policies, before anything is
+/// written) and sorts the segments of `prog` into fills and reads.
+template <class Layout>
+[[nodiscard]] load_work prepare_load(const Layout& layout, const program& prog,
+                                     const checkpoint& ckpt, const load_options& options) {
+  load_work w;
+  w.match = match_checkpoint(layout, ckpt, options);
+  const auto tensors = layout.tensors();
+  for (std::size_t s = 0; s < prog.segments.size(); ++s) {
+    const segment& seg = prog.segments[s];
+    w.total_bytes += seg.bytes();
+    load_chunker::job j;
+    j.segment_index = static_cast<std::uint32_t>(s);
+    if (seg.padding != 0 || seg.tensor_index == no_tensor || seg.tensor_index >= tensors.size() ||
+        w.match.sources[seg.tensor_index].from == tensor_source::kind::init) {
+      j.fill = true;
+      w.fills.push_back(j);
+      continue;
+    }
+    const checkpoint_entry& e = *w.match.sources[seg.tensor_index].entry;
+    j.file = e.file;
+    j.tensor_start = ckpt.file_of(e).header.data_start + e.info->begin;
+    j.src = e.info->type;
+    w.reads.push_back(j);
+    const std::uint64_t rows = seg.run == 0 ? 0 : (seg.count + seg.run - 1) / seg.run;
+    w.span_bytes +=
+        (seg.stride == seg.run || rows == 0 ? seg.count : (rows - 1) * seg.stride + seg.run) *
+        st_dtype_size(j.src);
+  }
+  std::stable_sort(w.reads.begin(), w.reads.end(), [&](const auto& a, const auto& b) {
+    const segment& sa = prog.segments[a.segment_index];
+    const segment& sb = prog.segments[b.segment_index];
+    const std::uint64_t oa = a.tensor_start + sa.base * st_dtype_size(a.src);
+    const std::uint64_t ob = b.tensor_start + sb.base * st_dtype_size(b.src);
+    return a.file != b.file ? a.file < b.file : oa < ob;
+  });
+  return w;
+}
+
+/// A fill segment with its init resolved: the tensor's own init (a tensor marked `skip`, i.e.
+/// meant to be loaded, gets its scheme's init), so a missing tensor equals a fresh init.
+template <class Layout>
+[[nodiscard]] segment fill_segment_of(const Layout& layout, segment seg) {
+  const auto tensors = layout.tensors();
+  if (seg.padding == 0 && seg.tensor_index < tensors.size()) {
+    init_spec init = tensors[seg.tensor_index].init;
+    if (init.kind == init_kind::skip)
+      init = resolve_init(tensors[seg.tensor_index].spec, layout.options.scheme);
+    seg.init = init;
+  }
+  return seg;
+}
+
+/// One file read of a staged transfer: `bytes` bytes at `file_offset` into the staging buffer
+/// at `staging_offset`.
+struct staged_read {
+  std::uint32_t file = 0;
+  std::uint64_t file_offset = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t staging_offset = 0;
+};
+
+/// One unit of the GPU loader: reads that fill a staging slot, and the scatter pieces that cast
+/// the slot into the arena (one host-to-device copy and one kernel launch).
+struct staged_transfer {
+  std::vector<staged_read> reads;
+  std::vector<scatter_piece> pieces;  // first_tile ascending from 0
+  std::uint64_t data_bytes = 0;       // staging bytes the reads fill (16-byte aligned)
+  std::uint64_t tiles = 0;
+  std::uint64_t arena_bytes = 0;  // bytes the pieces write
+};
+
+/// Packs the chunks of a load program (reads only, no direct reads) into staged transfers of at
+/// most `data_capacity` staging bytes and `max_pieces` pieces, in file order. Each chunk is one
+/// pread; many short chunks (the rows of a tensor-parallel column shard) share a transfer.
+class transfer_packer {
+ public:
+  /// @pre reads holds no fill jobs; data_capacity >= 16; max_pieces >= 1
+  transfer_packer(const program& prog, std::vector<load_chunker::job> reads,
+                  std::uint64_t data_capacity, std::size_t max_pieces)
+      : chunker_(prog, std::move(reads), data_capacity, /*direct=*/false, max_pieces),
+        capacity_(data_capacity),
+        max_pieces_(max_pieces) {}
+
+  /// The next transfer, or false when done.
+  bool next(staged_transfer& t) {
+    t.reads.clear();
+    t.pieces.clear();
+    t.data_bytes = t.tiles = t.arena_bytes = 0;
+    for (;;) {
+      if (!pending_) {
+        if (!chunker_.next(chunk_)) break;
+        pending_ = true;
+      }
+      const std::uint64_t at = t.data_bytes;
+      if (!t.reads.empty() &&
+          (at + chunk_.bytes > capacity_ || t.pieces.size() + chunk_.pieces.size() > max_pieces_))
+        break;
+      t.reads.push_back({chunk_.file, chunk_.file_offset, chunk_.bytes, at});
+      for (const load_span& p : chunk_.pieces) {
+        scatter_piece q;
+        q.source_offset = at + p.file_offset;
+        q.arena_offset = p.arena_offset;
+        q.elements = p.elements;
+        q.first_tile = t.tiles;
+        q.source = source_format_of(p.src);
+        q.target = p.dst;
+        t.tiles += q.tiles();
+        t.arena_bytes += p.elements * dtype_size(p.dst);
+        t.pieces.push_back(q);
+      }
+      t.data_bytes = (at + chunk_.bytes + 15) / 16 * 16;
+      pending_ = false;
+    }
+    return !t.reads.empty();
+  }
+
+ private:
+  load_chunker chunker_;
+  std::uint64_t capacity_;
+  std::size_t max_pieces_;
+  load_chunk chunk_;
+  bool pending_ = false;
 };
 
 }  // namespace detail
@@ -603,43 +746,13 @@ load_report load_arena(const Layout& layout, const program& prog, std::span<std:
   if (arena.size() < prog.arena_bytes)
     throw std::invalid_argument("load: the arena holds " + std::to_string(arena.size()) +
                                 " bytes, the program needs " + std::to_string(prog.arena_bytes));
-  load_match m = match_checkpoint(layout, ckpt, options);
+  detail::load_work work = detail::prepare_load(layout, prog, ckpt, options);
+  load_match& m = work.match;
   const auto tensors = layout.tensors();
   const std::uint64_t seed = options.seed.value_or(0);
-  // Jobs: fills first (no I/O), then reads in file order.
-  std::vector<detail::load_chunker::job> fills, reads;
-  std::uint64_t total_bytes = 0, span_bytes = 0;
-  for (std::size_t s = 0; s < prog.segments.size(); ++s) {
-    const segment& seg = prog.segments[s];
-    total_bytes += seg.bytes();
-    detail::load_chunker::job j;
-    j.segment_index = static_cast<std::uint32_t>(s);
-    if (seg.padding != 0 || seg.tensor_index == no_tensor || seg.tensor_index >= tensors.size() ||
-        m.sources[seg.tensor_index].from == tensor_source::kind::init) {
-      j.fill = true;
-      fills.push_back(j);
-      continue;
-    }
-    const checkpoint_entry& e = *m.sources[seg.tensor_index].entry;
-    j.file = e.file;
-    j.tensor_start = ckpt.file_of(e).header.data_start + e.info->begin;
-    j.src = e.info->type;
-    reads.push_back(j);
-    // The file bytes this segment's rows span: no staged chunk needs more than all of them.
-    const std::uint64_t rows = seg.run == 0 ? 0 : (seg.count + seg.run - 1) / seg.run;
-    span_bytes +=
-        (seg.stride == seg.run || rows == 0 ? seg.count : (rows - 1) * seg.stride + seg.run) *
-        st_dtype_size(j.src);
-  }
-  std::stable_sort(reads.begin(), reads.end(), [&](const auto& a, const auto& b) {
-    const segment& sa = prog.segments[a.segment_index];
-    const segment& sb = prog.segments[b.segment_index];
-    const std::uint64_t oa = a.tensor_start + sa.base * st_dtype_size(a.src);
-    const std::uint64_t ob = b.tensor_start + sb.base * st_dtype_size(b.src);
-    return a.file != b.file ? a.file < b.file : oa < ob;
-  });
-  std::vector<detail::load_chunker::job> jobs = std::move(fills);
-  jobs.insert(jobs.end(), reads.begin(), reads.end());
+  const std::uint64_t total_bytes = work.total_bytes, span_bytes = work.span_bytes;
+  std::vector<detail::load_chunker::job> jobs = std::move(work.fills);
+  jobs.insert(jobs.end(), work.reads.begin(), work.reads.end());
 
   unsigned threads = options.threads != 0
                          ? options.threads
@@ -666,13 +779,7 @@ load_report load_arena(const Layout& layout, const program& prog, std::span<std:
         }
         std::uint64_t written = 0;
         if (c.what == detail::load_chunk::kind::fill) {
-          segment seg = c.seg;
-          if (seg.padding == 0 && seg.tensor_index < tensors.size()) {
-            init_spec init = tensors[seg.tensor_index].init;
-            if (init.kind == init_kind::skip)
-              init = resolve_init(tensors[seg.tensor_index].spec, layout.options.scheme);
-            seg.init = init;
-          }
+          const segment seg = detail::fill_segment_of(layout, c.seg);
           fill_segment_range(seg, seed, c.k_begin, c.k_end, base);
           written = (c.k_end - c.k_begin) * dtype_size(seg.type);
         } else {
