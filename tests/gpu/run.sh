@@ -2,15 +2,16 @@
 # The one command for a machine with a GPU: builds the GPU tests and benchmarks, runs the
 # tests, runs the benchmarks and the PyTorch / Lightning baselines, prints a summary.
 #
-#   tests/gpu/run.sh                 # all stages: build test bench torch
+#   tests/gpu/run.sh                 # all stages: build test bench torch load
 #   tests/gpu/run.sh build test      # only some stages, in the order given
 #
 # It installs nothing and needs no network: nvcc and the repository's headers build the two
 # programs directly (no CMake configure of the root project, which requires Catch2 and
 # nlohmann_json that a GPU machine may not have); the baselines use the python3 that holds
 # PyTorch, Transformers and Lightning. Results go to $OUT (default build-gpu/out), at most 8
-# files: summary.txt, tests.log, tests_nccl.log, bench.log, bench.csv, torch.log, torch.csv
-# (+ build logs on a failed build); other logs stay in the build folder's logs/;
+# files: summary.txt, tests.log (materialize + load tests), tests_nccl.log, bench.log,
+# bench.csv, torch.log, load.log (+ build logs on a failed build; torch.csv and load.csv stay in
+# the build folder's logs/ with the other logs);
 # the build folder (build-gpu, or $BLUEPRINT_GPU_BUILD) is reused when it is there.
 #
 # Environment knobs:
@@ -19,6 +20,12 @@
 #   BLUEPRINT_TORCH_MODELS  models for the baselines (default gpt2-xl,llama3-8b)
 #   BLUEPRINT_TORCH_MODES   baseline modes (default all: cpu,meta,fabric,cuda_direct,blueprint)
 #   BLUEPRINT_BENCH_REPS    timed repetitions (default 20; the median is reported)
+#   BLUEPRINT_LOAD_MODEL    model of the checkpoint-load benchmark (default llama3-8b)
+#   BLUEPRINT_LOAD_DIR      where its bf16 checkpoint is written once (default $BUILD/ckpt-MODEL)
+#
+# nlohmann/json.hpp (runtime's JSON) is taken from the system, or from $ROOT/.deps/include:
+# on a machine without it, copy /usr/include/nlohmann there from a machine that has it
+# (`mkdir -p .deps/include && cp -r /usr/include/nlohmann .deps/include/`) and carry `.deps`.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -29,7 +36,7 @@ NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 ARCH=${BLUEPRINT_CUDA_ARCH:-90}
 PY=${PYTHON:-python3}
 STAGES=("$@")
-[ ${#STAGES[@]} -eq 0 ] && STAGES=(build test bench torch)
+[ ${#STAGES[@]} -eq 0 ] && STAGES=(build test bench torch load)
 
 declare -A STATUS
 LOGS=$BUILD/logs  # build logs stay here ($OUT gets them only on failure: the device tool
@@ -42,6 +49,7 @@ NVFLAGS=(-std=c++20 -O3 --fmad=false -Xcompiler=-ffp-contract=off,-O2 -lineinfo
          -Xptxas=-v,-warn-spills
          -I"$ROOT/kernels/include" -I"$ROOT/dsl/include" -I"$ROOT/codegen/include"
          -I"$ROOT/runtime/include" -lpthread)
+[ -d "$ROOT/.deps/include" ] && NVFLAGS+=(-I"$ROOT/.deps/include")
 
 # nccl.h and libnccl: the system's, or the pip wheel's next to PyTorch (nvidia-nccl-cu13).
 find_nccl() {
@@ -77,20 +85,33 @@ stage_build() {
   else
     log "no nccl.h found: the NCCL test is not built"
   fi
+  if ! echo '#include <nlohmann/json.hpp>' | "$NVCC" -std=c++20 "${NVFLAGS[@]}" -x cu -E - \
+      -o /dev/null >/dev/null 2>&1; then
+    log "nlohmann/json.hpp not found: copy it to $ROOT/.deps/include (see the top of this file)"
+  fi
   "$NVCC" "${NVFLAGS[@]}" "$ROOT/tests/gpu/test_gpu_materialize.cu" \
       -o "$BUILD/blueprint_gpu_tests" >"$LOGS/build_tests.log" 2>&1 &
   local p1=$!
+  "$NVCC" "${NVFLAGS[@]}" "$ROOT/tests/gpu/test_gpu_load.cu" \
+      -o "$BUILD/blueprint_gpu_load_tests" >"$LOGS/build_load_tests.log" 2>&1 &
+  local p4=$!
+  "$NVCC" "${NVFLAGS[@]}" "$ROOT/benchmarks/gpu/bench_gpu_load.cu" \
+      -o "$BUILD/bench_gpu_load" >"$LOGS/build_bench_load.log" 2>&1 &
+  local p5=$!
   "$NVCC" "${NVFLAGS[@]}" "$ROOT/benchmarks/gpu/bench_gpu_init.cu" \
       -o "$BUILD/bench_gpu_init" >"$LOGS/build_bench.log" 2>&1 &
   local p2=$!
   local rc=0
   wait $p1 || { rc=1; log "FAILED to build the tests:"; tail -30 "$LOGS/build_tests.log"; }
   wait $p2 || { rc=1; log "FAILED to build the benchmarks:"; tail -30 "$LOGS/build_bench.log"; }
+  wait $p4 || { rc=1; log "FAILED to build the load tests:"; tail -30 "$LOGS/build_load_tests.log"; }
+  wait $p5 || { rc=1; log "FAILED to build the load benchmark:"; tail -30 "$LOGS/build_bench_load.log"; }
   if [ -n "$p3" ]; then
     wait $p3 || { log "FAILED to build the NCCL test (the others go on):"; tail -30 "$LOGS/build_nccl.log"; rm -f "$BUILD/blueprint_gpu_nccl_tests"; }
   fi
   # The kernel's resource report (registers, stack, spills) for docs/KERNEL_NOTES.md.
-  grep -A3 "materialize_kernel\|fingerprint_kernel\|coverage_kernel" "$LOGS/build_bench.log" \
+  cat "$LOGS/build_bench.log" "$LOGS/build_load_tests.log" \
+    | grep -A3 "materialize_kernel\|fingerprint_kernel\|coverage_kernel\|scatter_kernel" \
     | grep -E "Compiling entry|registers|stack frame" | sed 's/^/   /' | tee "$LOGS/ptxas.txt"
   [ $rc -ne 0 ] && cp "$LOGS"/build_*.log "$OUT"/ 2>/dev/null
   log "build: $([ $rc -eq 0 ] && echo ok || echo FAILED) in $((SECONDS - t0)) s"
@@ -106,6 +127,12 @@ stage_test() {
   local rc=${PIPESTATUS[0]}
   STATUS[test]=$(grep "^gpu tests:" "$OUT/tests.log" | tail -1)
   [ -z "${STATUS[test]}" ] && STATUS[test]="crashed (exit $rc)"
+  log "checkpoint load tests"
+  "$BUILD/blueprint_gpu_load_tests" 2>&1 | tee -a "$OUT/tests.log"
+  local rc3=${PIPESTATUS[0]}
+  STATUS[load_test]=$(grep "^gpu tests:" "$OUT/tests.log" | tail -1)
+  [ "${STATUS[load_test]}" = "${STATUS[test]}" ] && [ $rc3 -ne 0 ] && STATUS[load_test]="crashed (exit $rc3)"
+  [ $rc3 -ne 0 ] && rc=1
   if [ -x "$BUILD/blueprint_gpu_nccl_tests" ]; then
     log "NCCL test, world size 1"
     env -u WORLD_SIZE -u RANK "$BUILD/blueprint_gpu_nccl_tests" 2>&1 | tee "$OUT/tests_nccl.log"
@@ -134,9 +161,25 @@ stage_torch() {
   "$PY" "$ROOT/benchmarks/gpu/torch_baselines.py" --ours "$BUILD/bench_gpu_init" \
       --models "${BLUEPRINT_TORCH_MODELS:-gpt2-xl,llama3-8b}" \
       --modes "${BLUEPRINT_TORCH_MODES:-cpu,meta,fabric,cuda_direct,blueprint}" \
-      --csv "$OUT/torch.csv" 2>&1 | tee "$OUT/torch.log"
+      --csv "$LOGS/torch.csv" 2>&1 | tee "$OUT/torch.log"
   local rc=${PIPESTATUS[0]}
   STATUS[torch]=$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")
+  return $rc
+}
+
+stage_load() {
+  local model=${BLUEPRINT_LOAD_MODEL:-llama3-8b}
+  local dir=${BLUEPRINT_LOAD_DIR:-$BUILD/ckpt-$model}
+  log "checkpoint load: $model bf16 from the page cache ($dir)"
+  "$BUILD/bench_gpu_load" --model "$model" --dir "$dir" --make \
+      --reps "${BLUEPRINT_LOAD_REPS:-5}" --csv "$LOGS/load.csv" 2>&1 | tee "$OUT/load.log"
+  local rc=${PIPESTATUS[0]}
+  if [ $rc -eq 0 ]; then
+    "$PY" "$ROOT/benchmarks/gpu/load_baselines.py" --model "$model" --dir "$dir" \
+        --ours "$BUILD/bench_gpu_load" --csv "$LOGS/load_baselines.csv" 2>&1 | tee -a "$OUT/load.log"
+    rc=${PIPESTATUS[0]}
+  fi
+  STATUS[load]=$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")
   return $rc
 }
 
@@ -147,7 +190,8 @@ for s in "${STAGES[@]}"; do
     test) stage_test || overall=1 ;;
     bench) stage_bench || overall=1 ;;
     torch) stage_torch || overall=1 ;;
-    *) echo "unknown stage '$s' (build, test, bench, torch)"; exit 2 ;;
+    load) stage_load || overall=1 ;;
+    *) echo "unknown stage '$s' (build, test, bench, torch, load)"; exit 2 ;;
   esac
 done
 
@@ -156,7 +200,7 @@ done
   echo "================ summary ================"
   [ -f "$LOGS/device.txt" ] && echo "device: $(cat "$LOGS/device.txt")"
   [ -f "$LOGS/ptxas.txt" ] && cat "$LOGS/ptxas.txt"
-  for s in build test nccl bench torch; do
+  for s in build test load_test nccl bench torch load; do
     [ -n "${STATUS[$s]:-}" ] && printf '%-6s %s\n' "$s" "${STATUS[$s]}"
   done
   for f in "$OUT/tests.log" "$OUT/tests_nccl.log"; do
@@ -164,6 +208,7 @@ done
   done
   if [ -f "$OUT/bench.log" ]; then echo; grep -E "GB/s|first materialize" "$OUT/bench.log"; fi
   if [ -f "$OUT/torch.log" ]; then echo; sed -n '/^model /,$p' "$OUT/torch.log"; fi
+  if [ -f "$OUT/load.log" ]; then echo; grep -E "GB/s|ms" "$OUT/load.log" | tail -20; fi
   echo "logs: $OUT"
 } | tee "$OUT/summary.txt"
 exit $overall

@@ -66,27 +66,33 @@ template <class Layout>
                                      report);
 }
 
+namespace detail {
+/// One process saving alone must hold every persistent tensor whole: a shard saved alone would
+/// leave the other ranks' bytes of the files as zeros, a checkpoint that looks complete.
+/// @throws std::invalid_argument naming the first tensor this program holds only part of
+template <class Layout>
+void require_whole_model(const Layout& layout, const program& prog) {
+  std::vector<std::uint64_t> held(layout.size(), 0);
+  for (const segment& s : prog.segments)
+    if (!s.padding && s.tensor_index < held.size()) held[s.tensor_index] += s.count;
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    const placed_tensor& t = layout.tensors()[i];
+    if (t.spec.persistent && held[i] < t.numel())
+      throw std::invalid_argument("save: this arena holds " + std::to_string(held[i]) + " of the " +
+                                  std::to_string(t.numel()) + " elements of '" +
+                                  std::string(t.name()) +
+                                  "' (it is one rank's shard); save every rank together: "
+                                  "save(plan, rank, shard, comm, dir)");
+  }
+}
+}  // namespace detail
+
 /// Saves `model` into `dir` as a Hugging Face checkpoint. Every rank of `comm` calls it with its
 /// own shard; each writes its own slices (replicas write identical bytes; pass the plan to have
 /// only the first replica write).
 inline save_report save(const materialized_model& model, communicator& comm, const std::string& dir,
                         const save_options& options = {}) {
-  if (comm.size() == 1) {
-    // One process must hold every persistent tensor whole: a shard saved alone would leave
-    // the other ranks' bytes of the files as zeros, a checkpoint that looks complete.
-    std::vector<std::uint64_t> held(model.layout().size(), 0);
-    for (const segment& s : model.program().segments)
-      if (!s.padding && s.tensor_index < held.size()) held[s.tensor_index] += s.count;
-    for (std::size_t i = 0; i < held.size(); ++i) {
-      const placed_tensor& t = model.layout().tensors()[i];
-      if (t.spec.persistent && held[i] < t.numel())
-        throw std::invalid_argument("save: this arena holds " + std::to_string(held[i]) +
-                                    " of the " + std::to_string(t.numel()) + " elements of '" +
-                                    std::string(t.name()) +
-                                    "' (it is one rank's shard); save every rank together: "
-                                    "save(plan, rank, shard, comm, dir)");
-    }
-  }
+  if (comm.size() == 1) detail::require_whole_model(model.layout(), model.program());
   return save_arena(model.layout(), model.program(), model.arena(), comm, dir, options);
 }
 

@@ -36,35 +36,14 @@
 #include <blueprint/kernels/dtype.hpp>
 #include <blueprint/kernels/segment.hpp>
 
+#include "checkpoint.hpp"
+#include "checkpoints.hpp"
 #include "communicator.hpp"
+#include "cuda_load.hpp"
+#include "cuda_support.hpp"
+#include "load.hpp"
 #include "materialize.hpp"
-
-namespace blueprint {
-
-/// A failed CUDA runtime call: the expression, the file and line, and CUDA's error string.
-class cuda_error : public std::runtime_error {
- public:
-  cuda_error(cudaError_t code, const std::string& what) : std::runtime_error(what), code_(code) {}
-  [[nodiscard]] cudaError_t code() const noexcept { return code_; }
-
- private:
-  cudaError_t code_;
-};
-
-namespace detail {
-inline void cuda_check(cudaError_t code, const char* expr, const char* file, int line) {
-  if (code == cudaSuccess) return;
-  throw cuda_error(code, std::string(file) + ":" + std::to_string(line) + ": " + expr +
-                             " failed: " + cudaGetErrorName(code) + ": " +
-                             cudaGetErrorString(code));
-}
-}  // namespace detail
-
-}  // namespace blueprint
-
-/// Throws blueprint::cuda_error naming the expression, file, line and CUDA's error string.
-#define BLUEPRINT_CUDA_CHECK(expr) \
-  ::blueprint::detail::cuda_check((expr), #expr, __FILE__, __LINE__)
+#include "save.hpp"
 
 namespace blueprint {
 
@@ -130,61 +109,6 @@ class device_arena_error : public std::runtime_error {
 
 namespace detail {
 
-/// Makes `device` current for a scope, restoring the previous one.
-class cuda_device_scope {
- public:
-  explicit cuda_device_scope(int device) {
-    BLUEPRINT_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (previous_ != device) BLUEPRINT_CUDA_CHECK(cudaSetDevice(device));
-  }
-  ~cuda_device_scope() { cudaSetDevice(previous_); }
-  cuda_device_scope(const cuda_device_scope&) = delete;
-  cuda_device_scope& operator=(const cuda_device_scope&) = delete;
-
- private:
-  int previous_ = 0;
-};
-
-/// One device allocation, freed on destruction.
-class device_buffer {
- public:
-  device_buffer() = default;
-  device_buffer(int device, std::size_t bytes) : device_(device), bytes_(bytes) {
-    if (bytes == 0) return;
-    BLUEPRINT_CUDA_CHECK(cudaMalloc(&ptr_, bytes));
-  }
-  device_buffer(device_buffer&& o) noexcept
-      : ptr_(std::exchange(o.ptr_, nullptr)),
-        device_(o.device_),
-        bytes_(std::exchange(o.bytes_, 0)) {}
-  device_buffer& operator=(device_buffer&& o) noexcept {
-    if (this != &o) {
-      release();
-      ptr_ = std::exchange(o.ptr_, nullptr);
-      device_ = o.device_;
-      bytes_ = std::exchange(o.bytes_, 0);
-    }
-    return *this;
-  }
-  ~device_buffer() { release(); }
-  [[nodiscard]] std::byte* get() const { return static_cast<std::byte*>(ptr_); }
-  [[nodiscard]] std::size_t size() const { return bytes_; }
-
- private:
-  void release() noexcept {
-    if (ptr_ == nullptr) return;
-    int previous = 0;
-    cudaGetDevice(&previous);
-    cudaSetDevice(device_);
-    cudaFree(ptr_);  // synchronizes with the device's pending work on this memory
-    cudaSetDevice(previous);
-    ptr_ = nullptr;
-  }
-  void* ptr_ = nullptr;
-  int device_ = 0;
-  std::size_t bytes_ = 0;
-};
-
 /// The arena of `bytes` bytes on `device`: one cudaMalloc, after checking the free memory.
 /// @throws device_arena_error ("arena needs X bytes, device N has Y free") when it does not fit
 inline device_buffer allocate_arena(int device, std::uint64_t bytes) {
@@ -194,62 +118,14 @@ inline device_buffer allocate_arena(int device, std::uint64_t bytes) {
   return device_buffer(device, bytes);
 }
 
-inline std::size_t align16(std::size_t x) {
-  return (x + 15) / 16 * 16;
-}
-
-/// A segment table on the device (begins + records), carved from one buffer.
-struct device_table {
-  std::vector<cuda_kernels::kernel_segment> host;
-  cuda_kernels::kernel_tables tables{};
-  std::size_t begins_offset = 0, segments_offset = 0, bytes = 0;
-
-  void plan(const program& p, std::size_t base) {
-    host = cuda_kernels::make_kernel_segments(p.segments, p.arena_bytes);
-    tables.count = static_cast<std::uint32_t>(host.size());
-    tables.arena_bytes = p.arena_bytes;
-    begins_offset = base;
-    segments_offset = align16(begins_offset + host.size() * sizeof(std::uint64_t));
-    bytes = align16(segments_offset + host.size() * sizeof(cuda_kernels::kernel_segment)) - base;
-  }
-  void upload(std::byte* storage, cudaStream_t stream) {
-    const std::vector<std::uint64_t> begins = cuda_kernels::kernel_segment_begins(host);
-    tables.begins = reinterpret_cast<const std::uint64_t*>(storage + begins_offset);
-    tables.segments =
-        reinterpret_cast<const cuda_kernels::kernel_segment*>(storage + segments_offset);
-    // Pageable sources: cudaMemcpyAsync returns once the bytes are staged, so the temporary
-    // vector may go away.
-    if (!host.empty()) {
-      BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(storage + begins_offset, begins.data(),
-                                           begins.size() * sizeof(std::uint64_t),
-                                           cudaMemcpyHostToDevice, stream));
-      BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(storage + segments_offset, host.data(),
-                                           host.size() * sizeof(cuda_kernels::kernel_segment),
-                                           cudaMemcpyHostToDevice, stream));
-    }
-  }
-};
-
-/// A CUDA event, destroyed with its owner (move-only).
-class cuda_event {
- public:
-  cuda_event() = default;
-  cuda_event(cuda_event&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
-  cuda_event& operator=(cuda_event&& o) noexcept {
-    if (this != &o) {
-      if (e_ != nullptr) cudaEventDestroy(e_);
-      e_ = std::exchange(o.e_, nullptr);
-    }
-    return *this;
-  }
-  ~cuda_event() {
-    if (e_ != nullptr) cudaEventDestroy(e_);
-  }
-  void create() { BLUEPRINT_CUDA_CHECK(cudaEventCreate(&e_)); }
-  [[nodiscard]] cudaEvent_t get() const { return e_; }
-
- private:
-  cudaEvent_t e_ = nullptr;
+/// A model's layout (static or dynamic), as opposed to a bare table of tensors: it has what a
+/// checkpoint is matched against.
+template <class L>
+concept model_layout = layout_like<L> && requires(const L& l) {
+  l.model_name;
+  l.policy;
+  l.units;
+  l.options;
 };
 
 struct tensor_entry {
@@ -376,6 +252,25 @@ class device_model {
     return out;
   }
 
+  /// The model's layout (empty when materialized from a bare table): what load() and save()
+  /// match the checkpoint's names against.
+  [[nodiscard]] const std::optional<dynamic_layout>& layout() const { return layout_; }
+
+  /// The report of the checkpoint load that filled this arena (materialize_options::checkpoint),
+  /// or empty.
+  [[nodiscard]] const std::optional<load_report>& checkpoint_report() const { return load_report_; }
+
+  /// Runs the coverage check and throws poison_error naming the first unwritten tensor.
+  void verify_coverage() const {
+    const coverage_report r = check_coverage();
+    if (!r.complete())
+      throw poison_error("cuda materialize: " + std::to_string(r.unwritten_elements) +
+                             " elements were not written; the first at arena byte " +
+                             std::to_string(r.first_unwritten_offset) + ", tensor " +
+                             r.first_unwritten_tensor,
+                         r.first_unwritten_tensor, r.first_unwritten_offset);
+  }
+
   /// Runs the fill kernel again with `seed` (same arena, same table), e.g. for timing.
   void refill(std::uint64_t seed) {
     detail::cuda_device_scope scope(device_);
@@ -440,6 +335,8 @@ class device_model {
   }
 
   ::blueprint::program program_;
+  std::optional<dynamic_layout> layout_;  // empty for a bare table
+  std::optional<load_report> load_report_;
   std::vector<detail::tensor_entry> tensors_;  // by layout row
   std::vector<std::pair<std::string, std::size_t>> ties_;
   detail::device_buffer arena_;
@@ -459,27 +356,33 @@ template <class Layout>
 device_model make_device_model(const Layout& layout, ::blueprint::program prog, cuda where,
                                const materialize_options& options) {
   if (!options.checkpoint.empty()) {
-    if constexpr (requires {
-                    layout.model_name;
-                    layout.policy;
-                    layout.units;
-                  }) {
-      // From a checkpoint: read and cast on the host by the CPU load program (each rank its own
-      // bytes), then one host-to-device copy. Not yet the pinned, double-buffered path of
-      // docs/CHECKPOINTS.md: host memory here is the rank's arena, not a fixed staging buffer.
-      materialize_options host_options = options;
-      host_options.poison = false;
-      materialized_model host = materialize(layout, prog, cpu{}, host_options);
-      materialize_options device_options = options;
-      device_options.checkpoint.clear();
-      device_options.init = init_mode::skip;
-      device_options.poison = false;
-      device_model d = make_device_model(layout, host.program(), where, device_options);
+    if constexpr (detail::model_layout<Layout>) {
+      // From a checkpoint: keys are checked before the device allocation; the arena is zeroed
+      // (or poisoned), then filled by the device loader (cuda_load.hpp): pinned staging of
+      // load_options::staging_bytes, each rank reading only its own bytes.
+      dynamic_layout dynamic = detail::to_dynamic_layout(layout);
+      const checkpoint ckpt = open_checkpoint(options.checkpoint);
+      load_options load{};
+      load.missing = options.missing;
+      load.seed = options.seed;
+      (void)match_checkpoint(dynamic, ckpt, load);
+      materialize_options zeroed = options;
+      zeroed.checkpoint.clear();
+      zeroed.init = init_mode::skip;
+      zeroed.poison = false;
+      cuda enqueue_only = where;
+      enqueue_only.synchronize = false;
+      device_model m = make_device_model(dynamic, std::move(prog), enqueue_only, zeroed);
       detail::cuda_device_scope scope(where.device);
-      BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(d.arena_.get(), host.arena().data(), host.arena().size(),
-                                           cudaMemcpyHostToDevice, d.stream_));
-      BLUEPRINT_CUDA_CHECK(cudaStreamSynchronize(d.stream_));
-      return d;
+      if (options.poison && m.arena_bytes() != 0)
+        BLUEPRINT_CUDA_CHECK(cudaMemsetAsync(m.arena_.get(), 0xFF, m.arena_bytes(), m.stream_));
+      BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.started_.get(), m.stream_));
+      m.load_report_ = load_device_arena(*m.layout_, m.program_, m.arena_.get(), m.device_,
+                                         m.stream_, ckpt, load);
+      BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.ready_.get(), m.stream_));
+      if (options.poison) m.verify_coverage();
+      if (where.synchronize) m.wait();
+      return m;
     } else {
       throw std::invalid_argument(
           "cuda materialize: loading a checkpoint needs a model layout (blueprint::layout or "
@@ -491,6 +394,7 @@ device_model make_device_model(const Layout& layout, ::blueprint::program prog, 
   m.stream_ = where.stream;
   m.seed_ = options.seed;
   m.skip_ = options.init == init_mode::skip;
+  if constexpr (detail::model_layout<Layout>) m.layout_ = detail::to_dynamic_layout(layout);
 
   const auto tensors = layout.tensors();
   m.tensors_.resize(tensors.size());
@@ -515,15 +419,7 @@ device_model make_device_model(const Layout& layout, ::blueprint::program prog, 
   if (options.poison && m.program_.arena_bytes != 0)
     BLUEPRINT_CUDA_CHECK(cudaMemsetAsync(m.arena_.get(), 0xFF, m.program_.arena_bytes, m.stream_));
   m.launch();
-  if (options.poison) {
-    const coverage_report r = m.check_coverage();
-    if (!r.complete())
-      throw poison_error("cuda materialize: " + std::to_string(r.unwritten_elements) +
-                             " elements were not written; the first at arena byte " +
-                             std::to_string(r.first_unwritten_offset) + ", tensor " +
-                             r.first_unwritten_tensor,
-                         r.first_unwritten_tensor, r.first_unwritten_offset);
-  }
+  if (options.poison) m.verify_coverage();
   if (where.synchronize) m.wait();
   return m;
 }
@@ -577,6 +473,60 @@ template <class Layout>
 [[nodiscard]] std::uint64_t sharded_fingerprint(const shard_plan<Layout>& plan, std::uint32_t rank,
                                                 const device_model& shard, communicator& comm) {
   return comm.allreduce_sum_u64(shard_fingerprint(plan, rank, shard));
+}
+
+// ---- checkpoints -------------------------------------------------------------------------
+
+namespace detail {
+[[nodiscard]] inline const dynamic_layout& layout_of(const device_model& model, const char* what) {
+  if (!model.layout())
+    throw std::invalid_argument(std::string(what) +
+                                ": this device model was materialized from a bare table; "
+                                "checkpoints need a model layout (blueprint::layout or "
+                                "dynamic_layout_of)");
+  return *model.layout();
+}
+}  // namespace detail
+
+/// Loads the checkpoint at `path` into a device model (e.g. one materialized with
+/// `{.init = skip}`) through pinned staging of `options.staging_bytes` (cuda_load.hpp). Missing
+/// tensors, under `init_missing`, get the model's own seed unless `options.seed` says otherwise.
+/// Blocks until the arena is complete. Throws checkpoint_error / checkpoint_key_error before
+/// writing any byte of the arena.
+inline load_report load(device_model& model, const std::string& path, load_options options = {},
+                        const device_load_tuning& tuning = {}) {
+  const dynamic_layout& l = detail::layout_of(model, "load");
+  if (!options.seed) options.seed = model.seed();
+  const checkpoint ckpt = open_checkpoint(path, options.limits);
+  return load_device_arena(l, model.program(), model.data(), model.device(), model.stream(), ckpt,
+                           options, tuning);
+}
+
+/// Saves a device model as a Hugging Face checkpoint: the arena is copied to the host (host
+/// memory = this rank's arena), then written as save(materialized_model, ...) writes it. Every
+/// rank of `comm` calls it with its own shard.
+inline save_report save(const device_model& model, communicator& comm, const std::string& dir,
+                        const save_options& options = {}) {
+  const dynamic_layout& l = detail::layout_of(model, "save");
+  if (comm.size() == 1) detail::require_whole_model(l, model.program());
+  const std::vector<std::byte> host = model.copy_to_host();
+  return save_arena(l, model.program(), host, comm, dir, options);
+}
+
+/// One process.
+inline save_report save(const device_model& model, const std::string& dir,
+                        const save_options& options = {}) {
+  single_process_communicator comm;
+  return save(model, comm, dir, options);
+}
+
+/// Rank `rank`'s shard of `plan`: only the first replica of each piece is written.
+template <class Layout>
+save_report save(const shard_plan<Layout>& plan, std::uint32_t rank, const device_model& model,
+                 communicator& comm, const std::string& dir, const save_options& options = {}) {
+  const std::vector<std::byte> host = model.copy_to_host();
+  return save_arena(detail::layout_of(model, "save"), plan.counted_program(rank), host, comm, dir,
+                    options);
 }
 
 }  // namespace blueprint

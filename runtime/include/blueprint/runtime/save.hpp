@@ -125,21 +125,30 @@ template <class Layout>
 [[nodiscard]] save_plan plan_save(const Layout& layout, const save_options& options = {}) {
   const std::uint64_t cap = parse_byte_size(options.max_shard_size);
   const auto tensors = layout.tensors();
+  // huggingface_hub's split_state_dict_into_shards: an oversized tensor becomes a shard of its
+  // own at once (before the shard being filled); the open shard closes when the next tensor
+  // would tip it over the cap. Same files, in the same order, as save_pretrained.
   std::vector<std::vector<std::uint32_t>> groups;
+  std::vector<std::uint32_t> open;
   std::uint64_t current = 0;
   save_plan plan;
   for (std::uint32_t i = 0; i < tensors.size(); ++i) {
     if (!tensors[i].spec.persistent) continue;
     const std::uint64_t b = tensors[i].bytes;
     plan.total_size += b;
-    if (groups.empty() || b > cap || (current + b > cap && current > 0) || current > cap) {
-      groups.emplace_back();
+    if (b > cap) {
+      groups.push_back({i});
+      continue;
+    }
+    if (current + b > cap) {  // open is not empty here: b alone fits
+      groups.push_back(std::move(open));
+      open.clear();
       current = 0;
     }
-    groups.back().push_back(i);
+    open.push_back(i);
     current += b;
   }
-  if (groups.empty()) groups.emplace_back();
+  if (!open.empty() || groups.empty()) groups.push_back(std::move(open));
   plan.file_of.assign(tensors.size(), no_tensor);
   plan.offset_of.assign(tensors.size(), 0);
   std::vector<std::pair<std::string, std::string>> weight_map;
