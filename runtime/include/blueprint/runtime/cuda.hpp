@@ -362,10 +362,7 @@ device_model make_device_model(const Layout& layout, ::blueprint::program prog, 
       // load_options::staging_bytes, each rank reading only its own bytes.
       dynamic_layout dynamic = detail::to_dynamic_layout(layout);
       const checkpoint ckpt = open_checkpoint(options.checkpoint);
-      load_options load{};
-      load.missing = options.missing;
-      load.seed = options.seed;
-      (void)match_checkpoint(dynamic, ckpt, load);
+      const load_options load = detail::checked_load_options(dynamic, ckpt, options);
       materialize_options zeroed = options;
       zeroed.checkpoint.clear();
       zeroed.init = init_mode::skip;

@@ -207,13 +207,8 @@ load_report load_device_arena(const Layout& layout, const program& prog, std::by
   if (error) std::rethrow_exception(error);
   BLUEPRINT_CUDA_CHECK(synced);
 
-  load_report r = std::move(work.match.report);
-  r.bytes_read = read_bytes;
-  r.bytes_written = done_bytes;
-  r.threads = threads;
-  r.staging_bytes = slot_bytes * slot_count;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
+  return detail::finished_report(std::move(work.match.report), read_bytes, done_bytes, threads,
+                                 slot_bytes * slot_count, t0);
 }
 
 }  // namespace blueprint

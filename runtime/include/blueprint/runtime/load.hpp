@@ -645,6 +645,19 @@ template <class Layout>
   return w;
 }
 
+/// The key report of a load, completed with what the load did.
+[[nodiscard]] inline load_report finished_report(load_report r, std::uint64_t bytes_read,
+                                                 std::uint64_t bytes_written, unsigned threads,
+                                                 std::uint64_t staging_bytes,
+                                                 std::chrono::steady_clock::time_point started) {
+  r.bytes_read = bytes_read;
+  r.bytes_written = bytes_written;
+  r.threads = threads;
+  r.staging_bytes = staging_bytes;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return r;
+}
+
 /// A fill segment with its init resolved: the tensor's own init (a tensor marked `skip`, i.e.
 /// meant to be loaded, gets its scheme's init), so a missing tensor equals a fresh init.
 template <class Layout>
@@ -814,18 +827,19 @@ load_report load_arena(const Layout& layout, const program& prog, std::span<std:
     }
   };
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  try {
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  } catch (...) {  // no thread to be had: stop the ones started, then report
+    stop = true;
+    for (std::thread& t : pool) t.join();
+    throw;
+  }
   worker();
   for (std::thread& t : pool) t.join();
   if (error) std::rethrow_exception(error);
 
-  load_report r = std::move(m.report);
-  r.bytes_read = read_bytes;
-  r.bytes_written = done_bytes;
-  r.threads = threads;
-  r.staging_bytes = per_worker * threads;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
+  return detail::finished_report(std::move(m.report), read_bytes, done_bytes, threads,
+                                 per_worker * threads, t0);
 }
 
 /// Opens `path` and loads it (see the overload above).

@@ -303,6 +303,20 @@ class materialized_model {
   double alloc_seconds_ = 0, init_seconds_ = 0, poison_seconds_ = 0, verify_seconds_ = 0;
 };
 
+namespace detail {
+/// The load options a materialization from a checkpoint implies (its seed and missing
+/// policy), after the key check: key errors are thrown here, before anything is allocated.
+template <class Layout>
+[[nodiscard]] load_options checked_load_options(const Layout& layout, const checkpoint& ckpt,
+                                                const materialize_options& options) {
+  load_options load{};
+  load.missing = options.missing;
+  load.seed = options.seed;
+  (void)match_checkpoint(layout, ckpt, load);
+  return load;
+}
+}  // namespace detail
+
 /// Runs `prog` (the whole-model program of `layout`, or one rank's program of a shard plan over
 /// it) into a fresh host arena of prog.arena_bytes bytes.
 /// @pre prog was made from `layout` (tensor_index refers to layout.tensors())
@@ -318,10 +332,7 @@ template <detail::layout_like Layout>
   // From a checkpoint: keys are checked before the allocation; nothing is initialized first.
   dynamic_layout dynamic = detail::to_dynamic_layout(layout);
   const checkpoint ckpt = open_checkpoint(options.checkpoint);
-  load_options load{};
-  load.missing = options.missing;
-  load.seed = options.seed;
-  (void)match_checkpoint(dynamic, ckpt, load);
+  load_options load = detail::checked_load_options(dynamic, ckpt, options);
   materialize_options skip_init = options;
   skip_init.checkpoint.clear();
   skip_init.init = init_mode::skip;
