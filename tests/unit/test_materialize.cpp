@@ -464,6 +464,31 @@ TEST_CASE("Every fill path agrees with sample_element at group edges and odd len
     }
 }
 
+TEST_CASE("Vectorized Philox carries the group counter into its high word as the scalar one does",
+          "[materialize][fill]") {
+  // Groups 2^32 - 40 .. 2^32 + 88: the low counter word wraps inside a 16-group vector (elements
+  // of a tensor beyond 2^34). Also a tensor id and a seed with high words set.
+  for (dtype t : {dtype::f32, dtype::bf16})
+    for (const init_spec& spec : {init::normal(0, 1), init::uniform(-1, 1)}) {
+      segment s{};
+      s.count = 4 * 128;
+      s.tensor_id = 0xFEDCBA9876543210ull;
+      s.base = 4 * ((std::uint64_t{1} << 32) - 40) + 4;  // group-aligned, one group past
+      s.run = s.count;
+      s.stride = s.count;
+      s.init = spec;
+      s.type = t;
+      std::vector<std::byte> arena(s.bytes());
+      const std::uint64_t seed = 0x0123456789ABCDEFull;
+      fill_segment_range(s, seed, 0, s.count, arena.data());
+      std::uint64_t bad = 0;
+      for (std::uint64_t k = 0; k < s.count; ++k)
+        bad += stored_bits(t, arena.data(), k) != expected_storage_bits(s, seed, k);
+      INFO(init_kind_name(spec.kind) << " " << dtype_name(t));
+      CHECK(bad == 0);
+    }
+}
+
 TEST_CASE("Materializing by registry name gives the same model as the compile-time layout",
           "[materialize]") {
   // The `blueprint init` command takes this path.
