@@ -190,6 +190,56 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"))) inli
   return _mm512_maskz_slli_epi64(0xFF, a, 32);
 }
 
+/// philox_blocks_avx512 for AVX2 hosts: 8 groups per vector, the same steps (two XORs in place
+/// of the ternary logic).
+__attribute__((target("avx2,fma,bmi2"))) inline void philox_blocks_avx2(
+    std::uint64_t seed, std::uint64_t tensor_id, std::uint64_t group, std::uint64_t blocks,
+    std::uint32_t* x0, std::uint32_t* x1, std::uint32_t* x2, std::uint32_t* x3) {
+  using namespace philox_constants;
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i mul0 = _mm256_set1_epi32(static_cast<int>(m0));
+  const __m256i mul1 = _mm256_set1_epi32(static_cast<int>(m1));
+  const __m256i tid_lo = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(tensor_id)));
+  const __m256i tid_hi =
+      _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(tensor_id >> 32)));
+  const __m256i sign = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+  for (std::uint64_t b = 0; b < blocks; ++b, group += 8) {
+    const __m256i base_lo = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(group)));
+    __m256i c0 = _mm256_add_epi32(base_lo, iota);
+    // unsigned c0 < base_lo (the low word wrapped): signed compare of sign-flipped words; the
+    // all-ones mask is -1, so subtracting it adds the carry
+    const __m256i wrapped =
+        _mm256_cmpgt_epi32(_mm256_xor_si256(base_lo, sign), _mm256_xor_si256(c0, sign));
+    __m256i c1 = _mm256_sub_epi32(
+        _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(group >> 32))), wrapped);
+    __m256i c2 = tid_lo, c3 = tid_hi;
+    std::uint32_t k0 = static_cast<std::uint32_t>(seed),
+                  k1 = static_cast<std::uint32_t>(seed >> 32);
+    for (int round = 0; round < 10; ++round) {
+      if (round != 0) {
+        k0 += w0;
+        k1 += w1;
+      }
+      const __m256i p0_even = _mm256_mul_epu32(c0, mul0);
+      const __m256i p0_odd = _mm256_mul_epu32(_mm256_srli_epi64(c0, 32), mul0);
+      const __m256i p1_even = _mm256_mul_epu32(c2, mul1);
+      const __m256i p1_odd = _mm256_mul_epu32(_mm256_srli_epi64(c2, 32), mul1);
+      const __m256i lo0 = _mm256_blend_epi32(p0_even, _mm256_slli_epi64(p0_odd, 32), 0xAA);
+      const __m256i hi0 = _mm256_blend_epi32(_mm256_srli_epi64(p0_even, 32), p0_odd, 0xAA);
+      const __m256i lo1 = _mm256_blend_epi32(p1_even, _mm256_slli_epi64(p1_odd, 32), 0xAA);
+      const __m256i hi1 = _mm256_blend_epi32(_mm256_srli_epi64(p1_even, 32), p1_odd, 0xAA);
+      c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32(static_cast<int>(k0)));
+      c1 = lo1;
+      c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32(static_cast<int>(k1)));
+      c3 = lo0;
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(x0 + 8 * b), c0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(x1 + 8 * b), c1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(x2 + 8 * b), c2);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(x3 + 8 * b), c3);
+  }
+}
+
 /// Philox for groups [group, group + 16 * blocks) into x[lane][j], 16 groups per AVX-512
 /// vector: the two 32x32->64 products of a round as even/odd VPMULUDQ, recombined with
 /// shifts and blends, the three-way XORs as one VPTERNLOGD. Integer operations only: the words
@@ -283,6 +333,9 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups(const init_spec& s, std::uint64_t
     if (host_isa_level() == 2) {
       philox_blocks_avx512(seed, tensor_id, group, nb / 16, x[0], x[1], x[2], x[3]);
       j = nb / 16 * 16;
+    } else if (host_isa_level() == 1) {
+      philox_blocks_avx2(seed, tensor_id, group, nb / 8, x[0], x[1], x[2], x[3]);
+      j = nb / 8 * 8;
     }
 #endif
     for (; j < nb; ++j) {
