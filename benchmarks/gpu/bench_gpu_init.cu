@@ -31,6 +31,8 @@
 #include <blueprint/runtime/cuda.hpp>
 #include <blueprint/runtime/materialize.hpp>
 
+#include "bench_models.hpp"
+
 using namespace blueprint;
 
 namespace {
@@ -43,16 +45,7 @@ double ms_since(clock_type::time_point t0) {
 }
 
 dynamic_layout layout_by_name(std::string_view name) {
-  const dtype_policy bf16 = dtype_policy::bf16();
-  if (name == "gpt2-xl") return dynamic_layout_of(models::gpt2_xl, bf16);
-  if (name == "gpt2") return dynamic_layout_of(models::gpt2, bf16);
-  if (name == "llama3-8b") return dynamic_layout_of(models::llama3_8b, bf16);
-  if (name == "llama2-7b") return dynamic_layout_of(models::llama2_7b, bf16);
-  if (name == "tinyllama-1.1b") return dynamic_layout_of(models::tinyllama_1_1b, bf16);
-  std::fprintf(stderr,
-               "unknown model '%.*s' (gpt2, gpt2-xl, llama3-8b, llama2-7b, tinyllama-1.1b)\n",
-               static_cast<int>(name.size()), name.data());
-  std::exit(2);
+  return gpu_bench::layout_by_name(name, dtype_policy::bf16());
 }
 
 double median(std::vector<double> v) {

@@ -65,6 +65,8 @@
 #include <blueprint/runtime/cuda.hpp>
 #include <blueprint/runtime/materialize.hpp>
 
+#include "bench_models.hpp"
+
 using namespace blueprint;
 
 namespace {
@@ -85,19 +87,7 @@ double gb_per_s(std::uint64_t bytes, double ms) {
   return ms > 0 ? bytes / ms / 1e6 : 0.0;
 }
 
-// Model types appear only as deduced arguments: explicit template arguments naming them in
-// host code of a .cu break cudafe++ (nvcc 12.x; see bench_gpu_init.cu).
-dynamic_layout layout_by_name(std::string_view name, const dtype_policy& policy) {
-  if (name == "gpt2-xl") return dynamic_layout_of(models::gpt2_xl, policy);
-  if (name == "gpt2") return dynamic_layout_of(models::gpt2, policy);
-  if (name == "llama3-8b") return dynamic_layout_of(models::llama3_8b, policy);
-  if (name == "llama2-7b") return dynamic_layout_of(models::llama2_7b, policy);
-  if (name == "tinyllama-1.1b") return dynamic_layout_of(models::tinyllama_1_1b, policy);
-  std::fprintf(stderr,
-               "unknown model '%.*s' (gpt2, gpt2-xl, llama3-8b, llama2-7b, tinyllama-1.1b)\n",
-               static_cast<int>(name.size()), name.data());
-  std::exit(2);
-}
+using gpu_bench::layout_by_name;
 
 // ---- host reads ---------------------------------------------------------------------------
 
