@@ -21,8 +21,8 @@
 #include <vector>
 
 #include <blueprint/codegen/plan.hpp>
-#include <blueprint/runtime/checkpoints.hpp>
 #include <blueprint/runtime/registry.hpp>
+#include <blueprint/runtime/save_model.hpp>
 
 namespace {
 
@@ -52,8 +52,8 @@ const bench_checkpoint& checkpoint_in(dtype t) {
               .string();
   if (!fs::exists(fs::path(c.dir) / "model.safetensors") &&
       !fs::exists(fs::path(c.dir) / "model.safetensors.index.json")) {
-    const materialized_model model = materialize(c.layout, cpu{}, {.seed = 1});
-    (void)save(model, c.dir, {.max_shard_size = "1GB"});
+    const materialized_model model = materialize(c.layout, cpu{}, {.source = init{.seed = 1}});
+    (void)save(model, c.dir, {.max_shard_size = 1_GB});
   }
   std::vector<char> sink(8 << 20);
   for (const auto& e : fs::directory_iterator(c.dir)) {  // warm the page cache
@@ -83,14 +83,15 @@ void load_bench(benchmark::State& state, dtype file, dtype arena_type, bool dire
     return;
   }
   std::vector<std::byte> arena = touched(prog.arena_bytes);
-  const checkpoint ckpt = open_checkpoint(c.dir);
-  load_options o;
+  const checkpoint_files ckpt = open_checkpoint(c.dir);
+  checkpoint o;
   o.threads = static_cast<unsigned>(state.range(0));
   o.direct_reads = direct;
   o.staging_bytes = 64ull << 20;
   std::uint64_t read = 0;
   for (auto _ : state) {
-    const load_report r = load_arena(layout, prog, arena, ckpt, o);
+    const load_report r =
+        load_arena(layout, prog, arena, ckpt, match_checkpoint(layout, ckpt, o), o);
     read = r.bytes_read;
     benchmark::DoNotOptimize(arena.data());
   }

@@ -68,8 +68,9 @@ void init_cold(benchmark::State& state) {
   const unsigned threads = static_cast<unsigned>(state.range(0));
   const bool huge = state.range(1) != 0, populate = state.range(2) != 0;
   for (auto _ : state) {
-    auto m = bp::materialize(l, bp::cpu{threads},
-                             {.seed = 1234, .huge_pages = huge, .populate = populate});
+    auto m = bp::materialize(
+        l, bp::cpu{threads},
+        {.source = bp::init{.seed = 1234}, .huge_pages = huge, .populate = populate});
     benchmark::DoNotOptimize(m.arena().data());
   }
   report(state, l.total_bytes(), l.parameter_count());
@@ -168,7 +169,8 @@ void tinyllama_cold(benchmark::State& state) {
   static const bp::dynamic_layout l =
       bp::dynamic_layout_of(bp::models::tinyllama_1_1b, bp::dtype_policy::bf16());
   for (auto _ : state) {
-    auto m = bp::materialize(l, bp::cpu{static_cast<unsigned>(state.range(0))}, {.seed = 1234});
+    auto m = bp::materialize(l, bp::cpu{static_cast<unsigned>(state.range(0))},
+                             {.source = bp::init{.seed = 1234}});
     benchmark::DoNotOptimize(m.arena().data());
   }
   report(state, l.total_bytes(), l.parameter_count());

@@ -15,21 +15,22 @@
 
 #include <blueprint/codegen/plan.hpp>
 #include <blueprint/dsl/models.hpp>
-#include <blueprint/runtime/checkpoints.hpp>
 #include <blueprint/runtime/cuda.hpp>
 #include <blueprint/runtime/materialize.hpp>
-#include <blueprint/runtime/sharded.hpp>
+#include <blueprint/runtime/save_model.hpp>
 
 int main(int argc, char** argv) {
   namespace bp = blueprint;
+  using namespace bp::literals;
   const std::string dir =
       argc > 1 ? argv[1]
                : (std::filesystem::temp_directory_path() / "blueprint_example_checkpoint").string();
 
   // 0. The "downloaded" checkpoint: tiny-llama in f32, split into files of at most 40 KB.
   constexpr auto f32 = bp::layout(bp::models::tiny_llama, bp::dtype_policy::f32());
-  const bp::materialized_model original = bp::materialize(f32, bp::cpu{}, {.seed = 7});
-  const bp::save_report saved = bp::save(original, dir, {.max_shard_size = "40KB"});
+  const bp::materialized_model original =
+      bp::materialize(f32, bp::cpu{}, {.source = bp::init{.seed = 7}});
+  const bp::save_report saved = bp::save(original, dir, {.max_shard_size = 40_KB});
   std::printf("checkpoint: %zu files, %llu bytes of tensors\n", saved.files.size(),
               static_cast<unsigned long long>(saved.total_size));
 
@@ -45,17 +46,19 @@ int main(int argc, char** argv) {
 #else
     const bp::cpu target{};
 #endif
-    const auto shard = bp::materialize(plan, rank, target, {.poison = true, .checkpoint = dir});
-    const bp::load_report& r = *shard.checkpoint_report();
+    const auto shard = bp::materialize(plan, rank, target,
+                                       {.source = bp::checkpoint{.path = dir}, .poison = true});
+    const bp::load_report& r = *shard.load_report();
     std::printf("rank %u: read %llu of the checkpoint's bytes, wrote %llu (F32 -> bf16), %s\n",
                 rank, static_cast<unsigned long long>(r.bytes_read),
                 static_cast<unsigned long long>(r.bytes_written),
                 r.clean() ? "clean" : "NOT clean");
-    fingerprint += bp::shard_fingerprint(plan, rank, shard);
+    fingerprint += bp::fingerprint(shard);  // this rank's part of the whole model's
   }
 
   // 3. The ranks together hold exactly the model: their fingerprints sum to the whole one's.
-  const std::uint64_t whole = bp::materialize(bf16, bp::cpu{}, {.seed = 7}).fingerprint();
+  const std::uint64_t whole =
+      bp::fingerprint(bp::materialize(bf16, bp::cpu{}, {.source = bp::init{.seed = 7}}));
   std::printf("sum of the shards' fingerprints %016llx, whole model %016llx: %s\n",
               static_cast<unsigned long long>(fingerprint), static_cast<unsigned long long>(whole),
               fingerprint == whole ? "equal" : "DIFFERENT");

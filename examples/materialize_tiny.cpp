@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
 
   // 2. Materialize: one allocation, all hardware threads, values cast to bf16 as they are made.
   const blueprint::materialized_model model =
-      blueprint::materialize(layout, blueprint::cpu{}, {.seed = seed});
+      blueprint::materialize(layout, blueprint::cpu{}, {.source = blueprint::init{.seed = seed}});
 
   // 3. Look a tensor up by its Hugging Face name; the view carries shape, dtype and the bytes.
   const blueprint::tensor_view q = model["model.layers.0.self_attn.q_proj.weight"];

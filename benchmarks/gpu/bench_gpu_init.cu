@@ -122,7 +122,7 @@ int bench(const std::vector<std::string>& names, int reps, std::FILE* csv) {
 
     // End to end inside the process (allocation, table upload, kernel), first in poison mode.
     auto t0 = clock_type::now();
-    device_model m = materialize(l, cuda{}, {.seed = 1234, .poison = true});
+    device_model m = materialize(l, cuda{}, {.source = init{.seed = 1234}, .poison = true});
     const double first_ms = ms_since(t0);
     std::printf("%-12s first materialize with poison check: %.1f ms (%zu segments)\n", name.c_str(),
                 first_ms, p.segments.size());
@@ -170,7 +170,7 @@ int bench(const std::vector<std::string>& names, int reps, std::FILE* csv) {
 
 int e2e(std::string_view name) {
   const dynamic_layout l = layout_by_name(name);
-  device_model m = materialize(l, cuda{}, {.seed = 1234});
+  device_model m = materialize(l, cuda{}, {.source = init{.seed = 1234}});
   std::printf("ready %.1f ms after main (%.3f GB)\n", ms_since(process_start),
               m.arena_bytes() / 1e9);
   return 0;

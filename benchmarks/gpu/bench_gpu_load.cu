@@ -11,10 +11,11 @@
 //                             of pinned slots; no GPU work (the host read limit)
 //   c. pread + h2d (naive)    one thread: pread a block into pinned memory, cudaMemcpy it to
 //                             its place in a device buffer, next block (what a simple loader does)
-//   d. blueprint load         materialize(layout, cuda{}, {.checkpoint = DIR}), bf16 -> bf16
-//   e. ... cast to f32        the same checkpoint into an f32 layout (the cast path), if it fits
-//   f. ... tp=2 rank 0        rank 0 of plan(layout, mesh{.tp = 2}, replicate): half the bytes
-//   g. staging sweep          load(device_model&, DIR, options) into a `{.init = skip}` model,
+//   d. blueprint load         materialize(layout, cuda{}, {.source = checkpoint{.path = DIR}}),
+//   bf16 -> bf16 e. ... cast to f32        the same checkpoint into an f32 layout (the cast path),
+//   if it fits f. ... tp=2 rank 0        rank 0 of plan(layout, mesh{.tp = 2}, replicate): half the
+//   bytes g. staging sweep          load(device_model&, DIR, options) into a `{.source =
+//   no_init{}}` model,
 //                             staging 64 MiB / 256 MiB / 1 GiB x threads 4 / 8 / 16
 //
 // Method. Every figure is "from the page cache": the files are read once before anything is
@@ -61,7 +62,7 @@
 #include <blueprint/codegen/plan.hpp>
 #include <blueprint/codegen/program.hpp>
 #include <blueprint/dsl/models.hpp>
-#include <blueprint/runtime/checkpoint.hpp>
+#include <blueprint/runtime/checkpoint_files.hpp>
 #include <blueprint/runtime/cuda.hpp>
 #include <blueprint/runtime/materialize.hpp>
 
@@ -102,7 +103,7 @@ struct file_block {
 
 /// The checkpoint's files cut in blocks: their data regions (whole_files = false: the tensor
 /// bytes a loader reads), or the whole files with their headers (to warm the page cache).
-std::vector<file_block> blocks_of(const checkpoint& ckpt, bool whole_files) {
+std::vector<file_block> blocks_of(const checkpoint_files& ckpt, bool whole_files) {
   std::vector<file_block> blocks;
   std::uint64_t position = 0;
   for (const safetensors_file& f : ckpt.files) {
@@ -166,15 +167,15 @@ void make_checkpoint(std::string_view name, const std::string& dir) {
   const auto t0 = clock_type::now();
   save_report r;
   {
-    const device_model m = materialize(l, cuda{}, {.seed = 1});
-    r = save(m, dir, {.max_shard_size = "5GB"});
+    const device_model m = materialize(l, cuda{}, {.source = init{.seed = 1}});
+    r = save(m, dir, {.max_shard_size = 5_GB});
   }
   std::printf("made %zu files, %.3f GB of tensors, in %.1f s (materialize, copy to host, write)\n",
               r.files.size(), r.total_size / 1e9, ms_since(t0) / 1e3);
 }
 
 void warm_page_cache(const std::string& dir) {
-  const checkpoint ckpt = open_checkpoint(dir);
+  const checkpoint_files ckpt = open_checkpoint(dir);
   const std::vector<file_block> blocks = blocks_of(ckpt, true);
   std::vector<std::vector<unsigned char>> storage(read_threads,
                                                   std::vector<unsigned char>(read_block_bytes));
@@ -297,8 +298,8 @@ load_sample timed_materialize(Materialize&& make) {
   const auto t0 = clock_type::now();
   const device_model m = make();
   const double ms = ms_since(t0);
-  if (!m.checkpoint_report()) throw std::runtime_error("materialize returned no load report");
-  return {ms, *m.checkpoint_report()};
+  if (!m.load_report()) throw std::runtime_error("materialize returned no load report");
+  return {ms, *m.load_report()};
 }
 
 struct row {
@@ -329,7 +330,7 @@ void blueprint_loads(const std::string& name, const std::string& dir, std::uint6
                      int reps, std::vector<row>& rows) {
   const dynamic_layout bf16 = layout_by_name(name, dtype_policy::bf16());
   materialize_options from_checkpoint;
-  from_checkpoint.checkpoint = dir;
+  from_checkpoint.source = checkpoint{.path = dir};
   materialize_options poisoned = from_checkpoint;
   poisoned.poison = true;
 
@@ -385,16 +386,15 @@ void blueprint_loads(const std::string& name, const std::string& dir, std::uint6
 
   // g. Staging and threads, through load() into an allocated arena.
   {
-    device_model m = materialize(bf16, cuda{}, {.init = skip});
-    (void)load(m, dir);  // warm-up
+    device_model m = materialize(bf16, cuda{}, {.source = no_init{}});
+    (void)load(m, {.path = dir});  // warm-up
     for (const std::uint64_t staging : {64 * mib, 256 * mib, 1 * gib})
       for (const unsigned threads : {4u, 8u, 16u}) {
-        load_options o;
-        o.staging_bytes = staging;
+        checkpoint o{.path = dir, .staging_bytes = staging};
         o.threads = threads;
         const load_sample g = median_load(reps, [&] {
           const auto t0 = clock_type::now();
-          load_report r = load(m, dir, o);
+          load_report r = load(m, o);
           return load_sample{ms_since(t0), std::move(r)};
         });
         rows.push_back({'g',
@@ -407,7 +407,7 @@ void blueprint_loads(const std::string& name, const std::string& dir, std::uint6
 }
 
 /// a, b, c: the limits and the naive loader.
-void reference_reads(const checkpoint& ckpt, int reps, std::vector<row>& rows) {
+void reference_reads(const checkpoint_files& ckpt, int reps, std::vector<row>& rows) {
   // a. Host-to-device copy from pinned memory.
   {
     const std::uint64_t bytes = 1 * gib;
@@ -466,7 +466,7 @@ int bench(const std::string& name, const std::string& dir, bool make, int reps, 
   });
   if (prepared != 0) return prepared;
 
-  const checkpoint ckpt = open_checkpoint(dir);
+  const checkpoint_files ckpt = open_checkpoint(dir);
   const std::uint64_t ckpt_bytes = ckpt.data_bytes();
   cudaDeviceProp prop{};
   BLUEPRINT_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
@@ -501,11 +501,11 @@ int e2e(const std::string& name, const std::string& dir) {
   BLUEPRINT_CUDA_CHECK(cudaFree(nullptr));  // the context, so that load_ms is the load alone
   const double context_ms = ms_since(process_start);
   materialize_options o;
-  o.checkpoint = dir;
+  o.source = checkpoint{.path = dir};
   const auto t0 = clock_type::now();
   const device_model m = materialize(l, cuda{}, o);
   const double load_ms = ms_since(t0);
-  const std::uint64_t bytes = m.checkpoint_report() ? m.checkpoint_report()->bytes_read : 0;
+  const std::uint64_t bytes = m.load_report() ? m.load_report()->bytes_read : 0;
   std::printf("ready %.1f %.3f load_ms=%.1f context_ms=%.1f bytes=%llu\n", ms_since(process_start),
               gb_per_s(bytes, load_ms), load_ms, context_ms,
               static_cast<unsigned long long>(bytes));

@@ -18,14 +18,15 @@
 #include <string>
 
 #include <blueprint/codegen/plan.hpp>
-#include <blueprint/runtime/checkpoints.hpp>
+#include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/registry.hpp>
-#include <blueprint/runtime/sharded.hpp>
+#include <blueprint/runtime/save_model.hpp>
 
 #if BLUEPRINT_HAVE_MPI
 #include <blueprint/runtime/mpi_communicator.hpp>
 #endif
 
+#include "byte_size.hpp"
 #include "cli.hpp"
 #include "describe.hpp"
 
@@ -36,7 +37,7 @@ namespace {
 dynamic_layout layout_for(const model_entry& m, const arguments& args, const std::string& ckpt) {
   const std::string d = args.option_or("dtype", "auto");
   if (d == "auto") {
-    const checkpoint c = open_checkpoint(ckpt);
+    const checkpoint_files c = open_checkpoint(ckpt);
     return m.make_layout(checkpoint_dtype_policy(m.make_layout(dtype_policy::f32(), {}), c), {});
   }
   dtype_policy policy = dtype_policy::uniform(args.dtype_or("dtype", dtype::bf16));
@@ -44,8 +45,8 @@ dynamic_layout layout_for(const model_entry& m, const arguments& args, const std
   return m.make_layout(policy, {});
 }
 
-load_options load_options_from(const arguments& args, bool show_progress) {
-  load_options o;
+checkpoint load_options_from(const arguments& args, bool show_progress) {
+  checkpoint o;
   const std::string missing = args.option_or("missing", "error");
   if (missing == "init")
     o.missing = init_missing;
@@ -105,17 +106,17 @@ int run_load(const std::vector<std::string>& raw) {
   if (rank >= p.world_size()) throw std::invalid_argument("--rank is outside the mesh");
 
   const auto t0 = std::chrono::steady_clock::now();
-  load_report report;
-  const materialized_model model =
-      materialize_from_checkpoint(p, rank, cpu{}, {.seed = args.uint_or("seed", 0)}, ckpt,
-                                  load_options_from(args, !json && rank == 0), &report);
+  checkpoint source = load_options_from(args, !json && rank == 0);
+  source.path = ckpt;
+  source.seed = args.uint_or("seed", 0);
+  const materialized_model model = materialize(p, rank, cpu{}, {.source = source});
+  const load_report& report = *model.load_report();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!json && rank == 0) std::fprintf(stderr, "\n");
   // Under mpirun: the whole model's fingerprint (ranks summed, replicas once), printed by rank 0.
   const std::uint64_t fingerprint =
-      comm ? sharded_fingerprint(p, rank, model, *comm)
-           : (msh.world_size() == 1 ? model.fingerprint() : shard_fingerprint(p, rank, model));
+      comm ? blueprint::fingerprint(model, *comm) : blueprint::fingerprint(model);
   if (comm && rank != 0) return 0;
   const std::uint64_t rss = peak_rss_bytes();
   if (json) {
@@ -168,15 +169,17 @@ int run_convert(const std::vector<std::string>& raw) {
   const auto p = plan(layout, msh, *strat);
   const std::unique_ptr<communicator> comm = mesh_communicator(args, msh);
   const auto rank = comm ? static_cast<std::uint32_t>(comm->rank()) : 0u;
-  load_report report;
-  const materialized_model model =
-      materialize_from_checkpoint(p, rank, cpu{}, {.seed = args.uint_or("seed", 0)}, in,
-                                  load_options_from(args, false), &report);
-  const save_options save_opts{.max_shard_size = args.option_or("max-shard-size", "5GB")};
+  checkpoint source = load_options_from(args, false);
+  source.path = in;
+  source.seed = args.uint_or("seed", 0);
+  const materialized_model model = materialize(p, rank, cpu{}, {.source = source});
+  const load_report& report = *model.load_report();
+  const save_options save_opts{.max_shard_size =
+                                   parse_byte_size(args.option_or("max-shard-size", "5GB"))};
   single_process_communicator alone;
   const save_report saved = save(p, rank, model, comm ? *comm : alone, out, save_opts);
   const std::uint64_t fingerprint =
-      comm ? sharded_fingerprint(p, rank, model, *comm) : model.fingerprint();
+      comm ? blueprint::fingerprint(model, *comm) : blueprint::fingerprint(model);
   if (rank != 0) return 0;
   if (args.flag("json")) {
     nlohmann::json j;

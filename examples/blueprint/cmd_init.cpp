@@ -13,14 +13,14 @@
 #include <string>
 
 #include <blueprint/codegen/plan.hpp>
-#include <blueprint/runtime/checkpoints.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/registry.hpp>
-#include <blueprint/runtime/sharded.hpp>
+#include <blueprint/runtime/save_model.hpp>
 #if BLUEPRINT_HAVE_MPI
 #include <blueprint/runtime/mpi_communicator.hpp>
 #endif
 
+#include "byte_size.hpp"
 #include "cli.hpp"
 #include "describe.hpp"
 
@@ -45,11 +45,11 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
   const auto me = static_cast<std::uint32_t>(comm.rank());
   comm.barrier();
   const materialized_model shard = materialize(p, me, cpu{.threads = threads}, options);
-  const std::uint64_t fingerprint = sharded_fingerprint(p, me, shard, comm);
+  const std::uint64_t fingerprint = blueprint::fingerprint(shard, comm);
   std::optional<save_report> saved;
   if (const auto dir = args.option("save"))
-    saved =
-        save(p, me, shard, comm, *dir, {.max_shard_size = args.option_or("max-shard-size", "5GB")});
+    saved = save(p, me, shard, comm, *dir,
+                 {.max_shard_size = parse_byte_size(args.option_or("max-shard-size", "5GB"))});
   struct rank_row {
     double alloc_seconds, init_seconds;
     std::uint64_t bytes, peak_rss;
@@ -82,7 +82,7 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
     j["strategy"] = strategy_name(*how);
     j["world_size"] = comm.size();
     j["dtype"] = dtype_name(layout.policy.default_type);
-    j["seed"] = options.seed;
+    j["seed"] = seed_of(options.source);
     j["alloc_seconds"] = worst.alloc_seconds;
     j["init_seconds"] = worst.init_seconds;
     j["init_gb_per_s"] = gbps;
@@ -133,7 +133,7 @@ int run_init(const std::vector<std::string>& raw) {
 
   const dynamic_layout layout = m.make_layout(policy, layout_opts);
   materialize_options options;
-  options.seed = args.uint_or("seed", 0);
+  options.source = init{.seed = args.uint_or("seed", 0)};
   options.poison = args.flag("poison");
   options.populate = args.flag("populate");
   options.huge_pages = !args.flag("no-huge-pages");
@@ -148,7 +148,8 @@ int run_init(const std::vector<std::string>& raw) {
   const std::uint64_t rss = peak_rss_bytes();
   std::optional<save_report> saved;
   if (const auto dir = args.option("save"))
-    saved = save(model, *dir, {.max_shard_size = args.option_or("max-shard-size", "5GB")});
+    saved = save(model, *dir,
+                 {.max_shard_size = parse_byte_size(args.option_or("max-shard-size", "5GB"))});
   const double bytes = static_cast<double>(model.bytes());
   const double gbps = model.init_seconds() > 0 ? bytes / model.init_seconds() / 1e9 : 0.0;
   const double elements_per_s =
@@ -163,7 +164,7 @@ int run_init(const std::vector<std::string>& raw) {
     j["bytes"] = model.bytes();
     j["dtype"] = dtype_name(type);
     j["init_scheme"] = scheme == "pytorch" ? "pytorch" : "declared";
-    j["seed"] = options.seed;
+    j["seed"] = seed_of(options.source);
     j["threads"] = model.threads();
     j["alloc_seconds"] = model.alloc_seconds();
     j["init_seconds"] = model.init_seconds();
@@ -183,8 +184,9 @@ int run_init(const std::vector<std::string>& raw) {
   std::printf("model        %.*s (%llu parameters, %s, seed %llu, %u threads%s)\n",
               static_cast<int>(m.name.size()), m.name.data(),
               static_cast<unsigned long long>(layout.parameter_count()),
-              std::string(dtype_name(type)).c_str(), static_cast<unsigned long long>(options.seed),
-              model.threads(), options.poison ? ", poison check" : "");
+              std::string(dtype_name(type)).c_str(),
+              static_cast<unsigned long long>(seed_of(options.source)), model.threads(),
+              options.poison ? ", poison check" : "");
   std::printf("arena        %s\n", human_bytes(model.bytes()).c_str());
   std::printf("allocation   %.6f s\n", model.alloc_seconds());
   std::printf("init         %.6f s  (%.2f GB/s, %.1f M elements/s)\n", model.init_seconds(), gbps,

@@ -18,10 +18,11 @@
 #include <blueprint/codegen/layout.hpp>
 #include <blueprint/codegen/plan.hpp>
 #include <blueprint/dsl/models.hpp>
-#include <blueprint/runtime/checkpoints.hpp>
 #include <blueprint/runtime/cuda.hpp>
 #include <blueprint/runtime/materialize.hpp>
+#include <blueprint/runtime/save_model.hpp>
 
+#include "../support/load_at.hpp"
 #include "gpu_check.hpp"
 
 using namespace blueprint;
@@ -56,28 +57,21 @@ std::string first_difference(const std::vector<std::byte>& want,
 /// The CPU loader's arena for `prog` (gaps zero, as the device arena's).
 template <class Layout>
 std::vector<std::byte> cpu_load(const Layout& l, const program& prog, const std::string& dir,
-                                load_options o = {}) {
+                                checkpoint o = {}) {
   std::vector<std::byte> arena(prog.arena_bytes);
-  (void)load_arena(l, prog, arena, dir, o);
+  (void)test::load_arena_at(l, prog, arena, dir, o);
   return arena;
 }
 
-/// Loads `prog` on the device through materialize(..., {.checkpoint}) with poison (so every
-/// byte is proven written) and compares with the CPU loader.
+/// Loads `prog` on the device through materialize(..., {.source = checkpoint{...}}) with poison (so
+/// every byte is proven written) and compares with the CPU loader.
 template <class Layout>
 void check_load(const Layout& l, const program& prog, const std::string& dir, std::uint64_t seed,
                 missing_policy missing, const std::string& what) {
-  load_options o;
-  o.missing = missing;
-  o.seed = seed;
-  const std::vector<std::byte> want = cpu_load(l, prog, dir, o);
-  materialize_options mo;
-  mo.seed = seed;
-  mo.poison = true;
-  mo.checkpoint = dir;
-  mo.missing = missing;
-  const device_model m = materialize(l, prog, cuda{}, mo);
-  GPU_CHECK_MSG(m.checkpoint_report().has_value(), what + ": no load report");
+  const checkpoint source{.path = dir, .missing = missing, .seed = seed};
+  const std::vector<std::byte> want = cpu_load(l, prog, dir, source);
+  const device_model m = materialize(l, prog, cuda{}, {.source = source, .poison = true});
+  GPU_CHECK_MSG(m.load_report() != nullptr, what + ": no load report");
   const std::string diff = first_difference(want, m.copy_to_host());
   GPU_CHECK_MSG(diff.empty(), what + ": " + diff);
 }
@@ -87,7 +81,8 @@ void check_load(const Layout& l, const program& prog, const std::string& dir, st
 GPU_TEST("an f32 checkpoint loads into every dtype with the CPU loader's bytes") {
   const fs::path dir = scratch("whole");
   const dynamic_layout f32 = dynamic_layout_of(models::tiny_llama, dtype_policy::f32());
-  (void)save(materialize(f32, cpu{}, {.seed = 4}), dir.string(), {.max_shard_size = "60KB"});
+  (void)save(materialize(f32, cpu{}, {.source = init{.seed = 4}}), dir.string(),
+             {.max_shard_size = 60_KB});
   for (dtype d : all_dtypes) {
     const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::uniform(d));
     check_load(l, program_of(l), dir.string(), 4, missing_policy::error,
@@ -100,7 +95,7 @@ GPU_TEST(
   auto run = [](const auto& model, const char* name, bool moe) {
     const fs::path dir = scratch(std::string("plans_") + name);
     const dynamic_layout bf16 = dynamic_layout_of(model, dtype_policy::bf16());
-    (void)save(materialize(bf16, cpu{}, {.seed = 8}), dir.string());
+    (void)save(materialize(bf16, cpu{}, {.source = init{.seed = 8}}), dir.string());
     const dynamic_layout f16 = dynamic_layout_of(model, dtype_policy::f16());
     const mesh meshes[] = {mesh{.tp = 2}, mesh{.tp = 4}, mesh{.pp = 2, .tp = 2},
                            moe ? mesh{.dp = 2, .ep = 2} : mesh{.dp = 3}};
@@ -126,18 +121,15 @@ GPU_TEST("missing tensors under init_missing get the fresh init on the device") 
       dsl::llama_config{
           .vocab = 128, .hidden = 64, .layers = 1, .heads = 4, .kv_heads = 2, .ffn = 96}>;
   const fs::path dir = scratch("missing");
-  (void)save(
-      materialize(dynamic_layout_of(one_layer_t{}, dtype_policy::bf16()), cpu{}, {.seed = 3}),
-      dir.string());
+  (void)save(materialize(dynamic_layout_of(one_layer_t{}, dtype_policy::bf16()), cpu{},
+                         {.source = init{.seed = 3}}),
+             dir.string());
   const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::bf16());
   check_load(l, program_of(l), dir.string(), 3, missing_policy::init, "partial checkpoint");
   // and it equals a fresh device init of the whole model
-  materialize_options mo;
-  mo.seed = 3;
-  mo.checkpoint = dir.string();
-  mo.missing = init_missing;
-  const device_model loaded = materialize(l, cuda{}, mo);
-  const device_model fresh = materialize(l, cuda{}, {.seed = 3});
+  const device_model loaded = materialize(
+      l, cuda{}, {.source = checkpoint{.path = dir.string(), .missing = init_missing, .seed = 3}});
+  const device_model fresh = materialize(l, cuda{}, {.source = init{.seed = 3}});
   GPU_CHECK(first_difference(fresh.copy_to_host(), loaded.copy_to_host()).empty());
   GPU_CHECK(loaded.fingerprint() == fresh.fingerprint());
 }
@@ -146,17 +138,16 @@ GPU_TEST(
     "tiny staging and few pieces per transfer (many overlapped transfers) give the same bytes") {
   const fs::path dir = scratch("tiny_staging");
   const dynamic_layout f32 = dynamic_layout_of(models::tiny_mixtral, dtype_policy::f32());
-  (void)save(materialize(f32, cpu{}, {.seed = 6}), dir.string());
+  (void)save(materialize(f32, cpu{}, {.source = init{.seed = 6}}), dir.string());
   const dynamic_layout bf16 = dynamic_layout_of(models::tiny_mixtral, dtype_policy::bf16());
   const auto p = plan(bf16, mesh{.tp = 4}, fsdp);
   for (std::uint32_t rank = 0; rank < p.world_size(); ++rank) {
     const std::vector<std::byte> want = cpu_load(bf16, p.program(rank), dir.string());
     for (unsigned threads : {1u, 3u}) {
-      device_model m = materialize(p, rank, cuda{}, {.init = skip});
-      load_options o;
-      o.staging_bytes = 64 << 10;
-      o.threads = threads;
-      const load_report r = load(m, dir.string(), o, {.max_pieces = 2});
+      device_model m = materialize(p, rank, cuda{}, {.source = no_init{}});
+      const load_report r =
+          load(m, {.path = dir.string(), .staging_bytes = 64 << 10, .threads = threads},
+               {.max_pieces = 2});
       GPU_CHECK(r.clean());
       GPU_CHECK(r.staging_bytes < (1u << 20));
       const std::string diff = first_difference(want, m.copy_to_host());
@@ -169,7 +160,8 @@ GPU_TEST(
 GPU_TEST("gpt2 (124M) from an f32 checkpoint loads into bf16 with the CPU loader's bytes") {
   const fs::path dir = scratch("gpt2");
   const dynamic_layout f32 = dynamic_layout_of(models::gpt2, dtype_policy::f32());
-  (void)save(materialize(f32, cpu{}, {.seed = 1}), dir.string(), {.max_shard_size = "200MB"});
+  (void)save(materialize(f32, cpu{}, {.source = init{.seed = 1}}), dir.string(),
+             {.max_shard_size = 200_MB});
   const dynamic_layout bf16 = dynamic_layout_of(models::gpt2, dtype_policy::bf16());
   check_load(bf16, program_of(bf16), dir.string(), 1, missing_policy::error, "gpt2 bf16");
   check_load(f32, program_of(f32), dir.string(), 1, missing_policy::error, "gpt2 f32");
@@ -181,26 +173,24 @@ GPU_TEST("a strict load of the wrong checkpoint fails with the key report before
   (void)save(materialize(dynamic_layout_of(models::tiny_gpt2, dtype_policy::f32()), cpu{}),
              dir.string());
   const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::f32());
-  materialize_options mo;
-  mo.checkpoint = dir.string();
-  GPU_CHECK_THROWS_WITH(materialize(l, cuda{}, mo), "model.layers.0.mlp.up_proj.weight");
-  device_model m = materialize(l, cuda{}, {.seed = 2});
+  GPU_CHECK_THROWS_WITH(materialize(l, cuda{}, {.source = checkpoint{.path = dir.string()}}),
+                        "model.layers.0.mlp.up_proj.weight");
+  device_model m = materialize(l, cuda{}, {.source = init{.seed = 2}});
   const std::vector<std::byte> before = m.copy_to_host();
-  GPU_CHECK_THROWS_WITH(load(m, dir.string()), "does not match the model");
+  GPU_CHECK_THROWS_WITH(load(m, {.path = dir.string()}), "does not match the model");
   GPU_CHECK(first_difference(before, m.copy_to_host()).empty());
 }
 
 GPU_TEST("a cancelled device load throws, and the device stays usable") {
   const fs::path dir = scratch("cancel");
   const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::f32());
-  (void)save(materialize(l, cpu{}, {.seed = 2}), dir.string());
-  device_model m = materialize(l, cuda{}, {.init = skip});
-  load_options o;
-  o.staging_bytes = 16 << 10;
+  (void)save(materialize(l, cpu{}, {.source = init{.seed = 2}}), dir.string());
+  device_model m = materialize(l, cuda{}, {.source = no_init{}});
+  checkpoint o{.path = dir.string(), .staging_bytes = 16 << 10};
   std::atomic<int> calls{0};
   o.progress = [&](float) { return ++calls < 3; };
-  GPU_CHECK_THROWS_WITH(load(m, dir.string(), o), "cancelled");
-  const bool report_ok = load(m, dir.string()).clean();
+  GPU_CHECK_THROWS_WITH(load(m, o), "cancelled");
+  const bool report_ok = load(m, {.path = dir.string()}).clean();
   GPU_CHECK(report_ok);
   GPU_CHECK(first_difference(cpu_load(l, program_of(l), dir.string()), m.copy_to_host()).empty());
 }
@@ -208,10 +198,10 @@ GPU_TEST("a cancelled device load throws, and the device stays usable") {
 GPU_TEST("a device model saves a checkpoint that the CPU loads back bit for bit") {
   const fs::path dir = scratch("save");
   const dynamic_layout l = dynamic_layout_of(models::tiny_qwen2, dtype_policy::bf16());
-  const device_model m = materialize(l, cuda{}, {.seed = 12});
-  (void)save(m, dir.string(), {.max_shard_size = "30KB"});
-  materialized_model back = materialize(l, cpu{}, {.init = skip});
-  (void)load(back, dir.string());
+  const device_model m = materialize(l, cuda{}, {.source = init{.seed = 12}});
+  (void)save(m, dir.string(), {.max_shard_size = 30_KB});
+  materialized_model back = materialize(l, cpu{}, {.source = no_init{}});
+  (void)load(back, {.path = dir.string()});
   GPU_CHECK(back.fingerprint() == m.fingerprint());
   GPU_CHECK(first_difference(m.copy_to_host(),
                              std::vector<std::byte>(back.arena().begin(), back.arena().end()))

@@ -16,7 +16,6 @@
 #include <blueprint/runtime/cuda.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/nccl_communicator.hpp>
-#include <blueprint/runtime/sharded.hpp>
 
 #include "gpu_check.hpp"
 
@@ -41,12 +40,13 @@ GPU_TEST("shards materialized on GPUs sum, over NCCL, to the CPU's whole-model f
   for (const strategy s : {replicate, fsdp, zero3}) {
     const auto pl = plan(l, mesh{.dp = world / tp, .tp = tp}, s);
     const auto rank = static_cast<std::uint32_t>(comm.rank());
-    device_model shard = materialize(pl, rank, cuda{.device = comm.device()}, {.seed = 21});
-    const materialized_model cpu_shard = materialize(pl, rank, cpu{}, {.seed = 21});
+    device_model shard =
+        materialize(pl, rank, cuda{.device = comm.device()}, {.source = init{.seed = 21}});
+    const materialized_model cpu_shard = materialize(pl, rank, cpu{}, {.source = init{.seed = 21}});
     const auto a = cpu_shard.arena();
     GPU_CHECK(shard.copy_to_host() == std::vector<std::byte>(a.begin(), a.end()));
-    const std::uint64_t sum = sharded_fingerprint(pl, rank, shard, comm);
-    const std::uint64_t whole = materialize(l, cpu{}, {.seed = 21}).fingerprint();
+    const std::uint64_t sum = fingerprint(shard, comm);
+    const std::uint64_t whole = materialize(l, cpu{}, {.source = init{.seed = 21}}).fingerprint();
     GPU_CHECK_MSG(sum == whole, std::string(strategy_name(s)) + ": NCCL sum " +
                                     std::to_string(sum) + ", CPU whole model " +
                                     std::to_string(whole));

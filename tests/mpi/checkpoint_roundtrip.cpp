@@ -12,11 +12,10 @@
 #include <string>
 
 #include <blueprint/blueprint.hpp>
-#include <blueprint/runtime/checkpoints.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/mpi_communicator.hpp>
 #include <blueprint/runtime/registry.hpp>
-#include <blueprint/runtime/sharded.hpp>
+#include <blueprint/runtime/save_model.hpp>
 
 namespace {
 
@@ -40,29 +39,33 @@ void run_case(mpi_communicator& comm, const std::string& model, bool through_pla
 
   // Save from tp=2 x dp=2.
   const auto saver = plan(layout, mesh{.dp = 2, .tp = 2}, replicate);
-  const materialized_model shard = materialize(saver, rank, cpu{.threads = 1}, {.seed = seed});
+  const materialized_model shard =
+      materialize(saver, rank, cpu{.threads = 1}, {.source = init{.seed = seed}});
   const save_report s = through_plan
-                            ? save(saver, rank, shard, comm, dir, {.max_shard_size = "30KB"})
-                            : save(shard, comm, dir, {.max_shard_size = "30KB"});
+                            ? save(saver, rank, shard, comm, dir, {.max_shard_size = 30_KB})
+                            : save(shard, comm, dir, {.max_shard_size = 30_KB});
   if (s.files.size() < 3)
     fail(me, name + ": expected a sharded checkpoint, got " + std::to_string(s.files.size()) +
                  " files");
 
-  const materialized_model whole = materialize(layout, cpu{.threads = 1}, {.seed = seed});
+  const materialized_model whole =
+      materialize(layout, cpu{.threads = 1}, {.source = init{.seed = seed}});
   for (const auto& [m, strat] :
        {std::pair{mesh{.pp = 2, .dp = 2}, fsdp}, std::pair{mesh{.pp = 4}, replicate}}) {
     const std::string what = name + " -> " + to_string(m) + " " + std::string(strategy_name(strat));
     const auto loader = plan(layout, m, strat);
-    load_report r;
-    const materialized_model loaded = materialize_from_checkpoint(
-        loader, rank, cpu{.threads = 1}, {.seed = seed, .poison = true}, dir, {}, &r);
-    const materialized_model fresh = materialize(loader, rank, cpu{.threads = 1}, {.seed = seed});
+    const materialized_model loaded =
+        materialize(loader, rank, cpu{.threads = 1},
+                    {.source = checkpoint{.path = dir, .seed = seed}, .poison = true});
+    const load_report& r = *loaded.load_report();
+    const materialized_model fresh =
+        materialize(loader, rank, cpu{.threads = 1}, {.source = init{.seed = seed}});
     if (loaded.arena().size() != fresh.arena().size() ||
         std::memcmp(loaded.arena().data(), fresh.arena().data(), fresh.arena().size()) != 0)
       fail(me, what + ": the loaded arena differs from a fresh materialization of the shard");
     if (r.bytes_read > layout.tensor_bytes())
       fail(me, what + ": read more than the checkpoint holds");
-    const std::uint64_t fp = sharded_fingerprint(loader, rank, loaded, comm);
+    const std::uint64_t fp = fingerprint(loaded, comm);
     if (fp != whole.fingerprint())
       fail(me, what + ": summed fingerprint differs from the unsharded model's");
     if (me == 0)

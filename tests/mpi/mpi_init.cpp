@@ -17,7 +17,6 @@
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/mpi_communicator.hpp>
 #include <blueprint/runtime/registry.hpp>
-#include <blueprint/runtime/sharded.hpp>
 
 namespace {
 
@@ -77,10 +76,11 @@ int run(mpi_communicator& comm, const std::vector<std::string>& args) {
   comm.barrier();
   // CPU time too: on a shared, oversubscribed host the wall time measures the neighbours.
   const std::clock_t cpu0 = std::clock();
-  const materialized_model shard = materialize(p, me, cpu{.threads = threads}, {.seed = seed});
+  const materialized_model shard =
+      materialize(p, me, cpu{.threads = threads}, {.source = init{.seed = seed}});
   const double cpu_seconds = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
   const double init_seconds = shard.alloc_seconds() + shard.init_seconds();
-  const std::uint64_t fingerprint = sharded_fingerprint(p, me, shard, comm);
+  const std::uint64_t fingerprint = blueprint::fingerprint(shard, comm);
   struct rank_row {
     double seconds;
     double cpu_seconds;
@@ -92,7 +92,8 @@ int run(mpi_communicator& comm, const std::vector<std::string>& args) {
   bool whole_ok = true;
   std::uint64_t whole_fp = 0;
   if (expect_whole) {
-    whole_fp = materialize(layout, cpu{.threads = threads}, {.seed = seed}).fingerprint();
+    whole_fp =
+        materialize(layout, cpu{.threads = threads}, {.source = init{.seed = seed}}).fingerprint();
     whole_ok = whole_fp == fingerprint;
   }
   const std::vector<rank_summary> summaries = p.summaries();

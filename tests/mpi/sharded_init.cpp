@@ -13,9 +13,13 @@
 
 #include <blueprint/blueprint.hpp>
 #include <blueprint/runtime/materialize.hpp>
+
+#include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/mpi_communicator.hpp>
 #include <blueprint/runtime/registry.hpp>
-#include <blueprint/runtime/sharded.hpp>
+#include "../support/assemble.hpp"
+
+#include "../support/assemble.hpp"
 
 namespace {
 
@@ -50,7 +54,7 @@ void run_case(mpi_communicator& comm, const model_entry& entry, const mesh& m, s
   const auto p = plan(layout, m, s);
   constexpr std::uint64_t seed = 7;
   const materialized_model shard = materialize(p, static_cast<std::uint32_t>(me), cpu{.threads = 1},
-                                               {.seed = seed, .poison = true});
+                                               {.source = init{.seed = seed}, .poison = true});
   if (shard.arena().size() != p.rank_bytes(me))
     fail(me, name + ": arena " + std::to_string(shard.arena().size()) + " != planned " +
                  std::to_string(p.rank_bytes(me)));
@@ -61,10 +65,11 @@ void run_case(mpi_communicator& comm, const model_entry& entry, const mesh& m, s
           fail(me, name + ": padding byte not zero at " + std::to_string(g.arena_offset + k));
           break;
         }
-  const std::uint64_t fingerprint = sharded_fingerprint(p, me, shard, comm);
+  const std::uint64_t fingerprint = blueprint::fingerprint(shard, comm);
   const auto arenas = comm.gather_bytes(shard.arena(), 0);
   if (me == 0) {
-    const materialized_model whole = materialize(layout, cpu{.threads = 1}, {.seed = seed});
+    const materialized_model whole =
+        materialize(layout, cpu{.threads = 1}, {.source = init{.seed = seed}});
     if (fingerprint != whole.fingerprint())
       fail(me, name + ": summed fingerprint " + std::to_string(fingerprint) + " != unsharded " +
                    std::to_string(whole.fingerprint()));

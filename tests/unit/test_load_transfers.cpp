@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <blueprint/blueprint.hpp>
+#include <blueprint/runtime/gpu_transfers.hpp>
 #include <blueprint/runtime/registry.hpp>
 
 using namespace blueprint;
@@ -36,10 +37,11 @@ struct packing {
 
 /// The CUDA loader's steps with host memory in place of device memory.
 void load_as_the_gpu_does(const dynamic_layout& l, const program& prog,
-                          std::vector<std::byte>& arena, const checkpoint& ckpt,
-                          const load_options& options, packing pk,
+                          std::vector<std::byte>& arena, const checkpoint_files& ckpt,
+                          const checkpoint& options, packing pk,
                           std::uint64_t* transfers = nullptr) {
-  detail::load_work work = detail::prepare_load(l, prog, ckpt, options);
+  const load_match match = match_checkpoint(l, ckpt, options);
+  detail::prepared_load work = detail::prepare_load(l, prog, ckpt, match);
   for (const auto& j : work.fills) {
     const segment seg = detail::fill_segment_of(l, prog.segments[j.segment_index]);
     fill_segment_range(seg, options.seed.value_or(0), 0, seg.count, arena.data());
@@ -70,11 +72,11 @@ void load_as_the_gpu_does(const dynamic_layout& l, const program& prog,
 
 /// CPU loader vs the GPU's schedule on the host, for one program; both start from 0xFF so that
 /// an unwritten byte shows.
-void check_program(const dynamic_layout& l, const program& prog, const checkpoint& ckpt,
-                   const load_options& options, packing pk) {
+void check_program(const dynamic_layout& l, const program& prog, const checkpoint_files& ckpt,
+                   const checkpoint& options, packing pk) {
   std::vector<std::byte> cpu_bytes(prog.arena_bytes, std::byte{0xFF});
   std::vector<std::byte> gpu_bytes(prog.arena_bytes, std::byte{0xFF});
-  (void)load_arena(l, prog, cpu_bytes, ckpt, options);
+  (void)load_arena(l, prog, cpu_bytes, ckpt, match_checkpoint(l, ckpt, options), options);
   load_as_the_gpu_does(l, prog, gpu_bytes, ckpt, options, pk);
   // The first differing arena byte (the arena size when none): small messages on failure.
   const auto diff = std::mismatch(cpu_bytes.begin(), cpu_bytes.end(), gpu_bytes.begin());
@@ -123,8 +125,9 @@ TEST_CASE("a whole-model load run as GPU transfers writes the CPU loader's bytes
   // An f32 checkpoint of tiny-llama split over files; loaded into every dtype (casts) and
   // into f32 (plain copies).
   const dynamic_layout f32 = find_model("tiny-llama").make_layout(dtype_policy::f32(), {});
-  (void)save(materialize(f32, cpu{}, {.seed = 4}), dir.string(), {.max_shard_size = "60KB"});
-  const checkpoint ckpt = open_checkpoint(dir.string());
+  (void)save(materialize(f32, cpu{}, {.source = init{.seed = 4}}), dir.string(),
+             {.max_shard_size = 60_KB});
+  const checkpoint_files ckpt = open_checkpoint(dir.string());
   for (dtype d : all_dtypes) {
     const dynamic_layout l = find_model("tiny-llama").make_layout(dtype_policy::uniform(d), {});
     for (const packing& pk : packings) {
@@ -139,8 +142,8 @@ TEST_CASE("every rank of every shard shape loads through GPU transfers as on the
   for (const char* model : {"tiny-gpt2", "tiny-llama", "tiny-mixtral"}) {
     const fs::path dir = scratch(std::string("plans_") + model);
     const dynamic_layout bf16 = find_model(model).make_layout(dtype_policy::bf16(), {});
-    (void)save(materialize(bf16, cpu{}, {.seed = 8}), dir.string());
-    const checkpoint ckpt = open_checkpoint(dir.string());
+    (void)save(materialize(bf16, cpu{}, {.source = init{.seed = 8}}), dir.string());
+    const checkpoint_files ckpt = open_checkpoint(dir.string());
     const dynamic_layout f16 = find_model(model).make_layout(dtype_policy::f16(), {});
     const bool moe = std::string(model) == "tiny-mixtral";
     const mesh meshes[] = {mesh{.tp = 2}, mesh{.tp = 4}, mesh{.pp = 2, .tp = 2},
@@ -169,12 +172,12 @@ TEST_CASE("missing tensors on the GPU path get the same fresh init", "[checkpoin
       dsl::llama_config{
           .vocab = 128, .hidden = 64, .layers = 1, .heads = 4, .kv_heads = 2, .ffn = 96}>;
   const fs::path dir = scratch("missing");
-  (void)save(
-      materialize(dynamic_layout_of(one_layer_t{}, dtype_policy::bf16()), cpu{}, {.seed = 2}),
-      dir.string());
-  const checkpoint ckpt = open_checkpoint(dir.string());
+  (void)save(materialize(dynamic_layout_of(one_layer_t{}, dtype_policy::bf16()), cpu{},
+                         {.source = init{.seed = 2}}),
+             dir.string());
+  const checkpoint_files ckpt = open_checkpoint(dir.string());
   const dynamic_layout l = find_model("tiny-llama").make_layout(dtype_policy::bf16(), {});
-  load_options o;
+  checkpoint o;
   o.missing = init_missing;
   o.seed = 2;
   const auto p = plan(l, mesh{.pp = 2, .tp = 2}, fsdp);
@@ -182,8 +185,8 @@ TEST_CASE("missing tensors on the GPU path get the same fresh init", "[checkpoin
     check_program(l, p.program(rank), ckpt, o, packings[1]);
     // and the CPU loader itself equals the fresh shard (so the GPU schedule does too)
     std::vector<std::byte> loaded(p.program(rank).arena_bytes, std::byte{0xFF});
-    (void)load_arena(l, p.program(rank), loaded, ckpt, o);
-    const materialized_model fresh = materialize(p, rank, cpu{}, {.seed = 2});
+    (void)load_arena(l, p.program(rank), loaded, ckpt, match_checkpoint(l, ckpt, o), o);
+    const materialized_model fresh = materialize(p, rank, cpu{}, {.source = init{.seed = 2}});
     CHECK(std::memcmp(loaded.data(), fresh.arena().data(), loaded.size()) == 0);
   }
 }
@@ -192,8 +195,8 @@ TEST_CASE("short rows share transfers: a column shard is not one transfer per ro
           "[checkpoint][scatter]") {
   const fs::path dir = scratch("rows");
   const dynamic_layout l = find_model("tiny-llama").make_layout(dtype_policy::bf16(), {});
-  (void)save(materialize(l, cpu{}, {.seed = 1}), dir.string());
-  const checkpoint ckpt = open_checkpoint(dir.string());
+  (void)save(materialize(l, cpu{}, {.source = init{.seed = 1}}), dir.string());
+  const checkpoint_files ckpt = open_checkpoint(dir.string());
   const auto p = plan(l, mesh{.tp = 4}, replicate);
   const program prog = p.program(1);
   std::vector<std::byte> arena(prog.arena_bytes);

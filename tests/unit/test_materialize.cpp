@@ -102,7 +102,8 @@ TEST_CASE("Every element of the tiny models is the cast of sample_element, in ev
           "[materialize]") {
   for (dtype t : all_dtypes)
     for (const dynamic_layout& l : tiny_layouts(t)) {
-      const materialized_model m = materialize(l, cpu{.threads = 2}, {.seed = 1234});
+      const materialized_model m =
+          materialize(l, cpu{.threads = 2}, {.source = init{.seed = 1234}});
       INFO(l.model_name << " " << dtype_name(t));
       CHECK(count_mismatches(m, 1234, 1) == 0);
     }
@@ -111,7 +112,7 @@ TEST_CASE("Every element of the tiny models is the cast of sample_element, in ev
 TEST_CASE("Sampled elements of every GPT-2 tensor are the cast of sample_element",
           "[materialize]") {
   const dynamic_layout l = dynamic_layout_of(models::gpt2, dtype_policy::bf16());
-  const materialized_model m = materialize(l, cpu{}, {.seed = 7});
+  const materialized_model m = materialize(l, cpu{}, {.source = init{.seed = 7}});
   CHECK(count_mismatches(m, 7, 4099) == 0);
 }
 
@@ -121,7 +122,8 @@ TEST_CASE("Strided segments (column shards) store the same values as the whole t
   // run < stride, compared element by element with the whole-tensor materialization.
   for (dtype t : {dtype::f32, dtype::bf16, dtype::f8_e4m3fn}) {
     const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::uniform(t));
-    const materialized_model whole = materialize(l, cpu{.threads = 1}, {.seed = 99});
+    const materialized_model whole =
+        materialize(l, cpu{.threads = 1}, {.source = init{.seed = 99}});
     for (std::uint64_t split : {std::uint64_t{5}, std::uint64_t{8}}) {
       program shard;
       std::uint64_t offset = 0;
@@ -145,7 +147,8 @@ TEST_CASE("Strided segments (column shards) store the same values as the whole t
         }
       }
       shard.arena_bytes = offset;
-      const materialized_model m = materialize(l, shard, cpu{.threads = 3}, {.seed = 99});
+      const materialized_model m =
+          materialize(l, shard, cpu{.threads = 3}, {.source = init{.seed = 99}});
       std::uint64_t bad = 0;
       for (const segment& s : shard.segments) {
         const placed_tensor& p = l.tensors()[s.tensor_index];
@@ -161,26 +164,27 @@ TEST_CASE("Strided segments (column shards) store the same values as the whole t
 TEST_CASE("One, two and seven threads store identical bytes", "[materialize]") {
   for (dtype t : {dtype::bf16, dtype::f32, dtype::f8_e5m2}) {
     const dynamic_layout l = dynamic_layout_of(models::tiny_mixtral, dtype_policy::uniform(t));
-    const auto one = bytes_of(materialize(l, cpu{.threads = 1}, {.seed = 5}));
-    CHECK(one == bytes_of(materialize(l, cpu{.threads = 2}, {.seed = 5})));
-    CHECK(one == bytes_of(materialize(l, cpu{.threads = 7}, {.seed = 5})));
+    const auto one = bytes_of(materialize(l, cpu{.threads = 1}, {.source = init{.seed = 5}}));
+    CHECK(one == bytes_of(materialize(l, cpu{.threads = 2}, {.source = init{.seed = 5}})));
+    CHECK(one == bytes_of(materialize(l, cpu{.threads = 7}, {.source = init{.seed = 5}})));
   }
 }
 
 TEST_CASE("A randomly split and shuffled program stores identical bytes", "[materialize]") {
   const dynamic_layout l = dynamic_layout_of(models::tiny_gpt2, dtype_policy::bf16());
-  const auto whole = bytes_of(materialize(l, cpu{.threads = 1}, {.seed = 11}));
+  const auto whole = bytes_of(materialize(l, cpu{.threads = 1}, {.source = init{.seed = 11}}));
   for (std::uint32_t r = 0; r < 4; ++r) {
     const program p = split_randomly(program_of(l), l.tensors(), r);
     CHECK(p.segments.size() > program_of(l).segments.size());
-    CHECK(whole == bytes_of(materialize(l, p, cpu{.threads = 2}, {.seed = 11, .poison = true})));
+    CHECK(whole == bytes_of(materialize(l, p, cpu{.threads = 2},
+                                        {.source = init{.seed = 11}, .poison = true})));
   }
 }
 
 TEST_CASE("The seed changes every random tensor and no constant one", "[materialize]") {
   const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::f32());
-  const materialized_model a = materialize(l, cpu{}, {.seed = 1});
-  const materialized_model b = materialize(l, cpu{}, {.seed = 2});
+  const materialized_model a = materialize(l, cpu{}, {.source = init{.seed = 1}});
+  const materialized_model b = materialize(l, cpu{}, {.source = init{.seed = 2}});
   for (const placed_tensor& t : l.tensors()) {
     const tensor_view va = a[t.name()], vb = b[t.name()];
     const bool same = std::memcmp(va.data, vb.data, va.bytes) == 0;
@@ -189,9 +193,9 @@ TEST_CASE("The seed changes every random tensor and no constant one", "[material
   }
 }
 
-TEST_CASE("Skip mode allocates the arena and writes nothing", "[materialize]") {
+TEST_CASE("A no_init source allocates the arena and writes nothing", "[materialize]") {
   const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::bf16());
-  const materialized_model m = materialize(l, cpu{}, {.seed = 3, .init = blueprint::skip});
+  const materialized_model m = materialize(l, cpu{}, {.source = no_init{.seed = 3}});
   REQUIRE(m.bytes() == l.total_bytes());
   CHECK(m.init_seconds() == 0);
   CHECK(std::all_of(m.arena().begin(), m.arena().end(),
@@ -203,7 +207,7 @@ TEST_CASE("Poison mode passes for every tiny model in every dtype", "[materializ
   for (dtype t : all_dtypes)
     for (const dynamic_layout& l : tiny_layouts(t)) {
       INFO(l.model_name << " " << dtype_name(t));
-      CHECK_NOTHROW(materialize(l, cpu{.threads = 2}, {.seed = 8, .poison = true}));
+      CHECK_NOTHROW(materialize(l, cpu{.threads = 2}, {.source = init{.seed = 8}, .poison = true}));
     }
 }
 
@@ -219,7 +223,7 @@ TEST_CASE("Poison mode names the tensor whose segment was removed from the progr
   const std::uint64_t offset = victim->arena_offset;
   p.segments.erase(victim);
   try {
-    (void)materialize(l, p, cpu{}, {.seed = 8, .poison = true});
+    (void)materialize(l, p, cpu{}, {.source = init{.seed = 8}, .poison = true});
     FAIL("poison mode accepted a program with a missing segment");
   } catch (const poison_error& e) {
     CHECK(e.tensor() == "model.layers.1.mlp.up_proj.weight");
@@ -286,7 +290,7 @@ TEST_CASE("An invalid program is rejected before anything is written, naming the
 
 TEST_CASE("A view has the tensor's name, shape, dtype and bytes in the arena", "[materialize]") {
   constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16().with("*norm*", dtype::f32));
-  const materialized_model m = materialize(l, cpu{}, {.seed = 1234});
+  const materialized_model m = materialize(l, cpu{}, {.source = init{.seed = 1234}});
   const tensor_view q = m["model.layers.1.self_attn.q_proj.weight"];
   const placed_tensor& p = l.tensors()[*l.find("model.layers.1.self_attn.q_proj.weight")];
   CHECK(q.name == "model.layers.1.self_attn.q_proj.weight");
@@ -304,7 +308,7 @@ TEST_CASE("A view has the tensor's name, shape, dtype and bytes in the arena", "
 
 TEST_CASE("Looking up an unknown tensor names it and suggests the closest name", "[materialize]") {
   const materialized_model m =
-      materialize(layout(models::tiny_llama), cpu{}, {.init = blueprint::skip});
+      materialize(layout(models::tiny_llama), cpu{}, {.source = blueprint::no_init{}});
   CHECK_THROWS_AS(m["model.layers.0.mlp.up_proj.weigth"], tensor_not_found);
   CHECK_THROWS_WITH(m["model.layers.0.mlp.up_proj.weigth"],
                     Catch::Contains("'model.layers.0.mlp.up_proj.weigth'") &&
@@ -325,7 +329,7 @@ TEST_CASE("A tensor of the model that this arena does not hold is reported as su
 TEST_CASE("A tied lm_head resolves to the embedding's bytes", "[materialize]") {
   const dynamic_layout l = dynamic_layout_of(models::tiny_gpt2, dtype_policy::bf16());
   REQUIRE_FALSE(l.ties().empty());
-  const materialized_model m = materialize(l, cpu{}, {.seed = 2});
+  const materialized_model m = materialize(l, cpu{}, {.source = init{.seed = 2}});
   for (const tie_spec& t : l.ties()) {
     const tensor_view head = m[t.name()], target = m[t.target_name()];
     CHECK(head.data == target.data);
@@ -337,20 +341,20 @@ TEST_CASE("A tied lm_head resolves to the embedding's bytes", "[materialize]") {
 
 TEST_CASE("The fingerprint does not depend on the thread count", "[materialize][fingerprint]") {
   const dynamic_layout l = dynamic_layout_of(models::tiny_mixtral, dtype_policy::bf16());
-  const materialized_model m = materialize(l, cpu{.threads = 1}, {.seed = 21});
+  const materialized_model m = materialize(l, cpu{.threads = 1}, {.source = init{.seed = 21}});
   const std::uint64_t fp = m.fingerprint(1);
   CHECK(m.fingerprint(2) == fp);
   CHECK(m.fingerprint(7) == fp);
-  CHECK(materialize(l, cpu{.threads = 7}, {.seed = 21}).fingerprint() == fp);
+  CHECK(materialize(l, cpu{.threads = 7}, {.source = init{.seed = 21}}).fingerprint() == fp);
 }
 
 TEST_CASE("The fingerprint does not depend on how the program is split",
           "[materialize][fingerprint]") {
   const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::f16());
-  const std::uint64_t fp = materialize(l, cpu{}, {.seed = 21}).fingerprint();
+  const std::uint64_t fp = materialize(l, cpu{}, {.source = init{.seed = 21}}).fingerprint();
   for (std::uint32_t r = 0; r < 3; ++r)
     CHECK(materialize(l, split_randomly(program_of(l), l.tensors(), 100 + r), cpu{.threads = 3},
-                      {.seed = 21})
+                      {.source = init{.seed = 21}})
               .fingerprint() == fp);
 }
 
@@ -358,11 +362,11 @@ TEST_CASE("The fingerprint does not depend on the tensor order or the alignment 
           "[materialize][fingerprint]") {
   const dtype_policy policy = dtype_policy::bf16();
   const dynamic_layout l = dynamic_layout_of(models::tiny_gpt2, policy);
-  const std::uint64_t fp = materialize(l, cpu{}, {.seed = 77}).fingerprint();
+  const std::uint64_t fp = materialize(l, cpu{}, {.source = init{.seed = 77}}).fingerprint();
 
   const dynamic_layout aligned = dynamic_layout_of(models::tiny_gpt2, policy, {.alignment = 4096});
   REQUIRE(aligned.total_bytes() != l.total_bytes());
-  CHECK(materialize(aligned, cpu{}, {.seed = 77}).fingerprint() == fp);
+  CHECK(materialize(aligned, cpu{}, {.source = init{.seed = 77}}).fingerprint() == fp);
 
   dynamic_layout reversed;
   reversed.model_name = l.model_name;
@@ -372,7 +376,7 @@ TEST_CASE("The fingerprint does not depend on the tensor order or the alignment 
   reversed.entries.resize(specs.size());
   reversed.arena_bytes = place_tensors(specs, policy, {.alignment = 64}, reversed.entries);
   REQUIRE(reversed.tensors().front().name() == l.tensors().back().name());
-  CHECK(materialize(reversed, cpu{}, {.seed = 77}).fingerprint() == fp);
+  CHECK(materialize(reversed, cpu{}, {.source = init{.seed = 77}}).fingerprint() == fp);
 }
 
 TEST_CASE("The fingerprints of a program's pieces add up to the whole model's",
@@ -384,19 +388,20 @@ TEST_CASE("The fingerprints of a program's pieces add up to the whole model's",
   odd.segments.clear();
   for (std::size_t i = 0; i < whole.segments.size(); ++i)
     (i % 2 ? odd : even).segments.push_back(whole.segments[i]);
-  const std::uint64_t fp = materialize(l, cpu{}, {.seed = 4}).fingerprint();
-  CHECK(materialize(l, even, cpu{}, {.seed = 4}).fingerprint() +
-            materialize(l, odd, cpu{}, {.seed = 4}).fingerprint() ==
+  const std::uint64_t fp = materialize(l, cpu{}, {.source = init{.seed = 4}}).fingerprint();
+  CHECK(materialize(l, even, cpu{}, {.source = init{.seed = 4}}).fingerprint() +
+            materialize(l, odd, cpu{}, {.source = init{.seed = 4}}).fingerprint() ==
         fp);
 }
 
 TEST_CASE("The fingerprint changes with any stored bit, the seed or the dtype",
           "[materialize][fingerprint]") {
   const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::bf16());
-  materialized_model m = materialize(l, cpu{}, {.seed = 9});
+  materialized_model m = materialize(l, cpu{}, {.source = init{.seed = 9}});
   const std::uint64_t fp = m.fingerprint();
-  CHECK(materialize(l, cpu{}, {.seed = 10}).fingerprint() != fp);
-  CHECK(materialize(dynamic_layout_of(models::tiny_llama, dtype_policy::f16()), cpu{}, {.seed = 9})
+  CHECK(materialize(l, cpu{}, {.source = init{.seed = 10}}).fingerprint() != fp);
+  CHECK(materialize(dynamic_layout_of(models::tiny_llama, dtype_policy::f16()), cpu{},
+                    {.source = init{.seed = 9}})
             .fingerprint() != fp);
   std::byte* b = m["model.layers.0.mlp.down_proj.weight"].data + 6;
   *b ^= std::byte{1};
@@ -495,6 +500,6 @@ TEST_CASE("Materializing by registry name gives the same model as the compile-ti
   const model_entry& e = find_model("tiny-llama");
   const dynamic_layout dl = e.make_layout(dtype_policy::bf16(), {});
   constexpr auto sl = layout(models::tiny_llama, dtype_policy::bf16());
-  CHECK(materialize(dl, cpu{}, {.seed = 1234}).fingerprint() ==
-        materialize(sl, cpu{}, {.seed = 1234}).fingerprint());
+  CHECK(materialize(dl, cpu{}, {.source = init{.seed = 1234}}).fingerprint() ==
+        materialize(sl, cpu{}, {.source = init{.seed = 1234}}).fingerprint());
 }

@@ -1,5 +1,5 @@
-// `materialize(layout, cpu{}, {.checkpoint = dir, .missing = ...})`: the one-step form of issue
-// #6 — the arena is filled from a checkpoint instead of the init, in the same call.
+// `materialize(layout, cpu{}, {.source = checkpoint{.path = dir, .missing = ...}})`: the one-step
+// form of issue #6 — the arena is filled from a checkpoint instead of the init, in the same call.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -27,14 +27,13 @@ bool same_bytes(const materialized_model& a, const materialized_model& b) {
 TEST_CASE("Materializing from a saved checkpoint gives the saved model's bytes",
           "[checkpoint][materialize]") {
   constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
-  const materialized_model original = materialize(l, cpu{}, {.seed = 5});
+  const materialized_model original = materialize(l, cpu{}, {.source = init{.seed = 5}});
   const fs::path dir = fresh_dir("mfc_whole");
   (void)save(original, dir.string());
-  materialize_options options;
-  options.seed = 99;  // ignored for tensors the checkpoint holds
-  options.checkpoint = dir.string();
-  const materialized_model loaded = materialize(l, cpu{}, options);
-  CHECK(loaded.checkpoint_report().has_value());
+  // seed 99: ignored for tensors the checkpoint holds
+  const materialized_model loaded =
+      materialize(l, cpu{}, {.source = checkpoint{.path = dir.string(), .seed = 99}});
+  CHECK(loaded.load_report() != nullptr);
   // inv_freq is a non-persistent buffer: not in the file, initialized with seed 99 — it does
   // not depend on the seed at all, so the whole arena matches.
   CHECK(same_bytes(original, loaded));
@@ -51,9 +50,7 @@ TEST_CASE("Materializing from a checkpoint that lacks tensors fails strictly, na
         materialize(layout(models::tiny_gpt2, dtype_policy::f32()), cpu{}, {});
     (void)save(other, dir.string());
   }
-  materialize_options options;
-  options.checkpoint = dir.string();
-  CHECK_THROWS_WITH(materialize(small, cpu{}, options),
+  CHECK_THROWS_WITH(materialize(small, cpu{}, {.source = checkpoint{.path = dir.string()}}),
                     Catch::Contains("model.layers.0.mlp.up_proj.weight"));
 }
 
@@ -66,18 +63,17 @@ TEST_CASE("Missing tensors under init_missing get exactly a fresh init",
       dsl::llama_config{
           .vocab = 128, .hidden = 64, .layers = 1, .heads = 4, .kv_heads = 2, .ffn = 96}>;
   const fs::path dir = fresh_dir("mfc_missing");
-  (void)save(materialize(layout(one_layer_t{}, dtype_policy::bf16()), cpu{}, {.seed = 3}),
-             dir.string());
+  (void)save(
+      materialize(layout(one_layer_t{}, dtype_policy::bf16()), cpu{}, {.source = init{.seed = 3}}),
+      dir.string());
   constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
-  materialize_options options;
-  options.seed = 3;
-  options.checkpoint = dir.string();
-  options.missing = init_missing;
-  options.poison = true;  // and prove every byte was written
-  const materialized_model loaded = materialize(l, cpu{}, options);
-  REQUIRE(loaded.checkpoint_report().has_value());
-  CHECK(loaded.checkpoint_report()->missing.size() == 9);  // layer 1's tensors
-  const materialized_model fresh = materialize(l, cpu{}, {.seed = 3});
+  const materialized_model loaded =
+      materialize(l, cpu{},
+                  {.source = checkpoint{.path = dir.string(), .missing = init_missing, .seed = 3},
+                   .poison = true});  // and prove every byte was written
+  REQUIRE(loaded.load_report() != nullptr);
+  CHECK(loaded.load_report()->missing.size() == 9);  // layer 1's tensors
+  const materialized_model fresh = materialize(l, cpu{}, {.source = init{.seed = 3}});
   CHECK(same_bytes(loaded, fresh));
 }
 
@@ -85,7 +81,7 @@ TEST_CASE("Saving one rank's shard alone is refused, naming a tensor it lacks",
           "[checkpoint][materialize]") {
   constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
   const auto p = plan(l, mesh{.pp = 2}, replicate);
-  const materialized_model stage0 = materialize(p, 0, cpu{}, {.seed = 3});
+  const materialized_model stage0 = materialize(p, 0, cpu{}, {.source = init{.seed = 3}});
   CHECK_THROWS_WITH(save(stage0, fresh_dir("mfc_shard_alone").string()),
                     Catch::Contains("one rank's shard") && Catch::Contains("model.layers.1."));
 }

@@ -20,6 +20,7 @@
 #include <blueprint/runtime/load.hpp>
 #include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/save.hpp>
+#include "../support/load_at.hpp"
 
 namespace fs = std::filesystem;
 using namespace blueprint;
@@ -56,7 +57,8 @@ TEST_CASE("checkpoints written by the Python safetensors package load bit for bi
                                    .make_layout(dtype_policy::uniform(t), {});
       const program p = program_of(l);
       std::vector<std::byte> arena(p.arena_bytes, std::byte{0x5A});
-      const load_report r = load_arena(l, p, arena, (interop_root / name).string());  // strict
+      const load_report r =
+          test::load_arena_at(l, p, arena, (interop_root / name).string());  // strict
       CHECK(r.clean());
       const std::vector<char> expected = slurp(interop_root / file.get<std::string>());
       std::uint64_t at = 0;
@@ -82,13 +84,13 @@ TEST_CASE("checkpoints we save are left with a raw reference for the Python pack
   struct save_case {
     std::string dir, model;
     dtype_policy policy;
-    std::string max_shard_size;
+    std::uint64_t max_shard_size;
   };
   const std::vector<save_case> cases = {
-      {"single_bf16", "tiny-llama", dtype_policy::bf16(), "5GB"},
-      {"sharded_f32", "tiny-mixtral", dtype_policy::f32(), "50KB"},
-      {"gpt2_mixed", "tiny-gpt2", dtype_policy::f16().norms_in_f32(), "5GB"},
-      {"f8", "tiny-llama", dtype_policy::f8_e4m3fn().with("*mlp*", dtype::f8_e5m2), "20KB"},
+      {"single_bf16", "tiny-llama", dtype_policy::bf16(), 5_GB},
+      {"sharded_f32", "tiny-mixtral", dtype_policy::f32(), 50_KB},
+      {"gpt2_mixed", "tiny-gpt2", dtype_policy::f16().norms_in_f32(), 5_GB},
+      {"f8", "tiny-llama", dtype_policy::f8_e4m3fn().with("*mlp*", dtype::f8_e5m2), 20_KB},
   };
   const fs::path root = interop_root / "blueprint_saved";
   fs::remove_all(root);
@@ -117,7 +119,7 @@ TEST_CASE("checkpoints we save are left with a raw reference for the Python pack
     list.push_back(c.dir);
     // Our own reader agrees before Python looks.
     std::vector<std::byte> back(p.arena_bytes);
-    (void)load_arena(l, p, back, (root / c.dir).string());
+    (void)test::load_arena_at(l, p, back, (root / c.dir).string());
     CHECK(std::memcmp(back.data(), arena.data(), arena.size()) == 0);
   }
   std::ofstream(root / "cases.json") << list.dump();

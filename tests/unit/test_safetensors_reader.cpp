@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include <blueprint/runtime/checkpoint.hpp>
+#include <blueprint/runtime/checkpoint_files.hpp>
 #include <blueprint/runtime/safetensors.hpp>
 
 namespace fs = std::filesystem;
@@ -52,7 +52,7 @@ TEST_CASE("a well-formed file opens and its tensors are sorted by offset", "[saf
       d / "x.safetensors",
       R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]},"__metadata__":{"format":"pt"}})",
       12);
-  const checkpoint c = open_checkpoint(f);
+  const checkpoint_files c = open_checkpoint(f);
   REQUIRE(c.files.size() == 1);
   const st_header& h = c.files[0].header;
   REQUIRE(h.tensors.size() == 2);
@@ -237,7 +237,7 @@ TEST_CASE("an index whose total_size disagrees is accepted with a warning", "[sa
             R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 2);
   std::ofstream(d / "model.safetensors.index.json")
       << R"({"metadata":{"total_size":99},"weight_map":{"a":"model-00001-of-00001.safetensors"}})";
-  const checkpoint c = open_checkpoint(d.string());
+  const checkpoint_files c = open_checkpoint(d.string());
   REQUIRE(c.warnings.size() == 1);
   CHECK_THAT(c.warnings[0], Contains("total_size is 99"));
 }

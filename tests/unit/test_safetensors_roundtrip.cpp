@@ -18,6 +18,7 @@
 #include <blueprint/runtime/load.hpp>
 #include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/save.hpp>
+#include "../support/load_at.hpp"
 
 namespace fs = std::filesystem;
 using namespace blueprint;
@@ -84,17 +85,34 @@ struct thread_world {
   std::barrier<> sync;
   std::atomic<int> failures[64]{};
 };
-struct thread_communicator {
-  thread_world* world;
-  int r;
-  int round = 0;
-  [[nodiscard]] int rank() const { return r; }
-  [[nodiscard]] int size() const { return world->size; }
-  [[nodiscard]] bool all_true(bool ok) {
+class thread_communicator final : public communicator {
+ public:
+  thread_communicator(thread_world* w, int rank) : world(w), r(rank) {}
+  [[nodiscard]] int rank() const override { return r; }
+  [[nodiscard]] int size() const override { return world->size; }
+  [[nodiscard]] std::string_view backend() const override { return "threads"; }
+  [[nodiscard]] bool all_true(bool ok) override {
     if (!ok) ++world->failures[round];
     world->sync.arrive_and_wait();
     return world->failures[round++].load() == 0;
   }
+  // A save needs only all_true; the rest of the interface is not exercised here.
+  void barrier() override { (void)all_true(true); }
+  [[nodiscard]] std::uint64_t allreduce_sum_u64(std::uint64_t) override {
+    throw std::logic_error("thread_communicator: allreduce is not used by saves");
+  }
+  [[nodiscard]] std::vector<std::vector<std::byte>> gather_bytes(std::span<const std::byte>,
+                                                                 int) override {
+    throw std::logic_error("thread_communicator: gather is not used by saves");
+  }
+  void broadcast(std::span<std::byte>, int) override {
+    throw std::logic_error("thread_communicator: broadcast is not used by saves");
+  }
+
+ private:
+  thread_world* world;
+  int r;
+  int round = 0;
 };
 
 /// The arena of `to_l` holding the tensors of `from_a` (laid out by `from_l`) cast via float.
@@ -145,7 +163,7 @@ TEST_CASE("save then load gives back the arena bit for bit, every tiny model and
       const save_report s = save_arena(l, p, a, dir.string());
       CHECK(s.files == std::vector<std::string>{"model.safetensors"});
       std::vector<std::byte> b = poisoned(p);
-      const load_report r = load_arena(l, p, b, dir.string());
+      const load_report r = test::load_arena_at(l, p, b, dir.string());
       CHECK(r.clean());
       CHECK(same(a, b));
     }
@@ -182,7 +200,7 @@ TEST_CASE("an f32 checkpoint loaded into any dtype equals a fresh init in that d
     const dynamic_layout l = model_layout("tiny-llama", t);
     const program p = program_of(l);
     std::vector<std::byte> b = poisoned(p);
-    const load_report r = load_arena(l, p, b, dir.string());
+    const load_report r = test::load_arena_at(l, p, b, dir.string());
     CHECK(same(b, fresh(p)));
     if (t != dtype::f32)
       CHECK_THAT(r.casts.at(0), Contains("F32 -> " + std::string(dtype_name(t))));
@@ -201,9 +219,9 @@ TEST_CASE("every dtype pair casts through float exactly as cast.hpp does", "[che
       const dynamic_layout lt = model_layout("tiny-mixtral", to);
       const program pt = program_of(lt);
       std::vector<std::byte> b(pt.arena_bytes, std::byte{0});
-      load_options o;
+      checkpoint o;
       o.staging_bytes = 4096;  // many chunks
-      (void)load_arena(lt, pt, b, dir.string(), o);
+      (void)test::load_arena_at(lt, pt, b, dir.string(), o);
       CHECK(same(b, cast_arena(lf, af, lt)));
     }
   }
@@ -218,12 +236,12 @@ TEST_CASE("a staging buffer smaller than a tensor still loads every byte", "[che
   for (unsigned threads : {1u, 3u}) {
     for (bool direct : {false, true}) {
       INFO(threads << " threads, direct " << direct);
-      load_options o;
+      checkpoint o;
       o.staging_bytes = 4096;
       o.threads = threads;
       o.direct_reads = direct;
       std::vector<std::byte> b = poisoned(p);
-      const load_report r = load_arena(l, p, b, dir.string(), o);
+      const load_report r = test::load_arena_at(l, p, b, dir.string(), o);
       CHECK(r.staging_bytes <= 4096);
       CHECK(same(b, fresh(p)));
     }
@@ -247,9 +265,9 @@ TEST_CASE("sharded programs (tp, fsdp, zero3, pp) read their own slices of a sin
       INFO(to_string(m) << " " << strategy_name(s) << " rank " << rank);
       const program p = shard_program(l, m, s, rank);
       std::vector<std::byte> b = poisoned(p);
-      load_options o;
+      checkpoint o;
       o.staging_bytes = 8192;
-      const load_report r = load_arena(l, p, b, dir.string(), o);
+      const load_report r = test::load_arena_at(l, p, b, dir.string(), o);
       CHECK(r.bytes_read <= l.tensor_bytes());
       CHECK(same(b, fresh(p)));
     }
@@ -264,18 +282,18 @@ TEST_CASE("a partial checkpoint with init_missing equals a fresh init exactly", 
   const std::string partial = (dir / "partial.safetensors").string();
   write_subset((dir / "model.safetensors").string(), partial,
                {"model.layers.1.mlp.up_proj.weight", "model.norm.weight", "lm_head.weight"});
-  load_options o;
+  checkpoint o;
   o.missing = init_missing;
   o.seed = seed;
   std::vector<std::byte> b = poisoned(p);
-  const load_report r = load_arena(l, p, b, partial, o);
+  const load_report r = test::load_arena_at(l, p, b, partial, o);
   CHECK(same(b, fresh(p)));
   CHECK(r.missing.size() == 3);
   CHECK(r.loaded + 3 == l.size() - 1);  // minus the rotary buffer
   // A different seed changes exactly the missing tensors.
   o.seed = seed + 1;
   std::vector<std::byte> c = poisoned(p);
-  (void)load_arena(l, p, c, partial, o);
+  (void)test::load_arena_at(l, p, c, partial, o);
   const placed_tensor& up = l.tensors()[*l.find("model.layers.1.mlp.up_proj.weight")];
   CHECK(std::memcmp(b.data() + up.offset, c.data() + up.offset, up.bytes) != 0);
   const placed_tensor& q = l.tensors()[*l.find("model.layers.0.self_attn.q_proj.weight")];
@@ -290,14 +308,14 @@ TEST_CASE("a partial checkpoint loads into sharded programs with init_missing", 
   write_subset(
       (dir / "model.safetensors").string(), partial,
       {"model.layers.0.block_sparse_moe.experts.1.w2.weight", "model.embed_tokens.weight"});
-  load_options o;
+  checkpoint o;
   o.missing = init_missing;
   o.seed = seed;
   const mesh m{.dp = 2, .tp = 2};
   for (std::uint32_t rank = 0; rank < m.world_size(); ++rank) {
     const program p = shard_program(l, m, fsdp, rank);
     std::vector<std::byte> b = poisoned(p);
-    (void)load_arena(l, p, b, partial, o);
+    (void)test::load_arena_at(l, p, b, partial, o);
     CHECK(same(b, fresh(p)));
   }
 }
@@ -317,7 +335,7 @@ TEST_CASE("a strict load lists missing, unexpected and mismatched tensors with b
   std::vector<std::byte> b = poisoned(p);
   std::string what;
   try {
-    (void)load_arena(l, p, b, bad);
+    (void)test::load_arena_at(l, p, b, bad);
   } catch (const checkpoint_key_error& e) {
     what = e.what();
     CHECK(e.report().missing.size() == 1);
@@ -331,13 +349,13 @@ TEST_CASE("a strict load lists missing, unexpected and mismatched tensors with b
   // Nothing was written before the key check failed.
   CHECK(b == poisoned(p));
   // Non-strict: missing initialized, unexpected reported, the mismatch is still an error...
-  load_options o;
+  checkpoint o;
   o.missing = init_missing;
   o.seed = seed;
-  CHECK_THROWS_AS(load_arena(l, p, b, bad, o), checkpoint_key_error);
+  CHECK_THROWS_AS(test::load_arena_at(l, p, b, bad, o), checkpoint_key_error);
   // ...unless mismatches are initialized too.
   o.mismatched = mismatch_policy::init;
-  const load_report r = load_arena(l, p, b, bad, o);
+  const load_report r = test::load_arena_at(l, p, b, bad, o);
   CHECK(same(b, fresh(p)));
   CHECK(r.unexpected.size() == 1);
   CHECK_THAT(to_string(r), Contains("model.extra.bias"));
@@ -358,20 +376,20 @@ TEST_CASE("a tied tensor loads once: omitted, present and equal, or only under i
   // Present and equal.
   write_subset(src, (dir / "both.safetensors").string(), {}, {{head, wte_bytes}});
   std::vector<std::byte> b = poisoned(p);
-  load_report r = load_arena(l, p, b, (dir / "both.safetensors").string());
+  load_report r = test::load_arena_at(l, p, b, (dir / "both.safetensors").string());
   CHECK(same(a, b));
   CHECK_THAT(r.tied.at(0), Contains("present and equal"));
   // Only the alias.
   write_subset(src, (dir / "alias.safetensors").string(), {"transformer.wte.weight"},
                {{head, wte_bytes}});
   b = poisoned(p);
-  r = load_arena(l, p, b, (dir / "alias.safetensors").string());
+  r = test::load_arena_at(l, p, b, (dir / "alias.safetensors").string());
   CHECK(same(a, b));
   CHECK_THAT(r.tied.at(0), Contains("loaded from 'lm_head.weight'"));
   // Present and different: an error.
   wte_bytes[5] ^= 1;
   write_subset(src, (dir / "differ.safetensors").string(), {}, {{head, wte_bytes}});
-  CHECK_THROWS_WITH(load_arena(l, p, b, (dir / "differ.safetensors").string()),
+  CHECK_THROWS_WITH(test::load_arena_at(l, p, b, (dir / "differ.safetensors").string()),
                     Contains("values differ"));
 }
 
@@ -388,9 +406,9 @@ TEST_CASE("non-persistent buffers are never expected and always initialized", "[
       (dir / "model.safetensors").string(), (dir / "old.safetensors").string(), {},
       {{{"model.rotary_emb.inv_freq", st_dtype::f32, {8}, 32}, std::vector<unsigned char>(32, 7)}});
   std::vector<std::byte> b = poisoned(p);
-  load_options o;
+  checkpoint o;
   o.seed = seed;
-  const load_report r = load_arena(l, p, b, (dir / "old.safetensors").string(), o);
+  const load_report r = test::load_arena_at(l, p, b, (dir / "old.safetensors").string(), o);
   CHECK(same(b, fresh(p)));
   CHECK(r.unexpected.empty());
   CHECK_THAT(r.ignored.at(0), Contains("model.rotary_emb.inv_freq"));
@@ -403,12 +421,12 @@ TEST_CASE(
   const program p = program_of(l);
   const std::vector<std::byte> a = fresh(p);
   const fs::path dir = scratch("sharded");
-  const save_report s = save_arena(l, p, a, dir.string(), {.max_shard_size = "40KB"});
+  const save_report s = save_arena(l, p, a, dir.string(), {.max_shard_size = 40_KB});
   REQUIRE(s.files.size() > 3);
   CHECK(s.files.back() == "model.safetensors.index.json");
   CHECK(s.files.front() == shard_file_name(0, s.files.size() - 1));
   for (const std::string& f : s.files) CHECK(fs::exists(dir / f));
-  const checkpoint c = open_checkpoint(dir.string());
+  const checkpoint_files c = open_checkpoint(dir.string());
   CHECK(c.sharded());
   CHECK(c.index.total_size ==
         l.tensor_bytes() - l.tensors()[*l.find("model.rotary_emb.inv_freq")].bytes);
@@ -418,7 +436,7 @@ TEST_CASE(
     if (f.header.tensors.size() > 1) CHECK(f.header.data_bytes <= 40'000);
   }
   std::vector<std::byte> b = poisoned(p);
-  (void)load_arena(l, p, b, dir.string());
+  (void)test::load_arena_at(l, p, b, dir.string());
   CHECK(same(a, b));
   // No temporary files remain.
   for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().filename().string()[0] != '.');
@@ -429,13 +447,13 @@ TEST_CASE("re-saving into a directory replaces the old checkpoint and removes it
   const dynamic_layout l = model_layout("tiny-llama", dtype::bf16);
   const program p = program_of(l);
   const fs::path dir = scratch("resave");
-  (void)save_arena(l, p, fresh(p), dir.string(), {.max_shard_size = "20KB"});
+  (void)save_arena(l, p, fresh(p), dir.string(), {.max_shard_size = 20_KB});
   CHECK(fs::exists(dir / "model.safetensors.index.json"));
   (void)save_arena(l, p, fresh(p, 99), dir.string());
   CHECK(!fs::exists(dir / "model.safetensors.index.json"));
   CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
   std::vector<std::byte> b = poisoned(p);
-  (void)load_arena(l, p, b, dir.string());
+  (void)test::load_arena_at(l, p, b, dir.string());
   CHECK(same(b, fresh(p, 99)));
 }
 
@@ -456,12 +474,12 @@ TEST_CASE("ranks save their own slices without a gather and the result loads as 
         const program p = shard_program(l, m, s, r);
         const std::vector<std::byte> a = fresh(p);
         thread_communicator comm{&world, static_cast<int>(r)};
-        (void)save_arena(l, p, a, comm, dir.string(), {.max_shard_size = "30KB"});
+        (void)save_arena(l, p, a, comm, dir.string(), {.max_shard_size = 30_KB});
       });
     }
     for (auto& t : ranks) t.join();
     std::vector<std::byte> b = poisoned(whole);
-    (void)load_arena(l, whole, b, dir.string());
+    (void)test::load_arena_at(l, whole, b, dir.string());
     CHECK(same(b, fresh(whole)));
   }
 }
@@ -480,7 +498,7 @@ TEST_CASE("a save that fails on one rank leaves no checkpoint behind", "[checkpo
       if (r == 1) a.resize(16);  // rank 1's arena is too small: its writes fail
       thread_communicator comm{&world, static_cast<int>(r)};
       try {
-        (void)save_arena(l, p, a, comm, dir.string(), {.max_shard_size = "30KB"});
+        (void)save_arena(l, p, a, comm, dir.string(), {.max_shard_size = 30_KB});
       } catch (const std::exception&) {
         ++thrown;
       }
@@ -497,12 +515,12 @@ TEST_CASE("dtype auto takes each tensor's dtype from the checkpoint", "[checkpoi
   const program p = program_of(mixed);
   const fs::path dir = scratch("auto");
   (void)save_arena(mixed, p, fresh(p), dir.string());
-  const checkpoint c = open_checkpoint(dir.string());
+  const checkpoint_files c = open_checkpoint(dir.string());
   const dtype_policy policy = checkpoint_dtype_policy(model_layout("tiny-llama", dtype::f32), c);
   const dynamic_layout l = find_model("tiny-llama").make_layout(policy, {});
   for (std::size_t i = 0; i < l.size(); ++i) CHECK(l.tensors()[i].type == mixed.tensors()[i].type);
   std::vector<std::byte> b = poisoned(p);
-  const load_report r = load_arena(l, program_of(l), b, c);
+  const load_report r = test::load_arena_at(l, program_of(l), b, dir.string());
   CHECK(r.casts.empty());
   CHECK(same(b, fresh(p)));
 }
@@ -513,7 +531,7 @@ TEST_CASE("the progress callback sees the load advance and can cancel it", "[che
   const fs::path dir = scratch("progress");
   (void)save_arena(l, p, fresh(p), dir.string());
   std::vector<float> seen;
-  load_options o;
+  checkpoint o;
   o.threads = 1;
   o.staging_bytes = 4096;
   o.direct_reads = false;
@@ -522,24 +540,12 @@ TEST_CASE("the progress callback sees the load advance and can cancel it", "[che
     return true;
   };
   std::vector<std::byte> b = poisoned(p);
-  (void)load_arena(l, p, b, dir.string(), o);
+  (void)test::load_arena_at(l, p, b, dir.string(), o);
   REQUIRE(seen.size() > 10);
   CHECK(std::is_sorted(seen.begin(), seen.end()));
   CHECK(seen.back() == Approx(1.0f));
   o.progress = [](float f) { return f < 0.5f; };
-  CHECK_THROWS_WITH(load_arena(l, p, b, dir.string(), o), Contains("cancelled"));
-}
-
-TEST_CASE("shard sizes parse in decimal and binary units", "[checkpoint]") {
-  CHECK(parse_byte_size("5GB") == 5'000'000'000ull);
-  CHECK(parse_byte_size("500MB") == 500'000'000ull);
-  CHECK(parse_byte_size("10kb") == 10'000ull);
-  CHECK(parse_byte_size("2GiB") == 2ull << 30);
-  CHECK(parse_byte_size("0.5GB") == 500'000'000ull);
-  CHECK(parse_byte_size("1234") == 1234ull);
-  CHECK_THROWS_WITH(parse_byte_size("5XB"), Contains("'5XB'"));
-  CHECK_THROWS(parse_byte_size("GB"));
-  CHECK_THROWS(parse_byte_size("0"));
+  CHECK_THROWS_WITH(test::load_arena_at(l, p, b, dir.string(), o), Contains("cancelled"));
 }
 
 namespace {
@@ -572,7 +578,7 @@ std::vector<std::vector<std::uint32_t>> hf_split(const std::vector<std::uint64_t
 TEST_CASE("the split assigns files as huggingface_hub does, an oversized tensor alone",
           "[checkpoint]") {
   for (const char* model : {"tiny-gpt2", "tiny-llama", "tiny-mixtral"})
-    for (const char* cap : {"3KB", "10KB", "40KB", "1MB"}) {
+    for (const std::uint64_t cap : {3_KB, 10_KB, 40_KB, 1_MB}) {
       const dynamic_layout l = model_layout(model, dtype::f32);
       const save_plan plan = plan_save(l, {.max_shard_size = cap});
       std::vector<std::uint32_t> rows;  // persistent rows, in layout order
@@ -582,7 +588,7 @@ TEST_CASE("the split assigns files as huggingface_hub does, an oversized tensor 
           rows.push_back(i);
           sizes.push_back(l.tensors()[i].bytes);
         }
-      const auto expected = hf_split(sizes, parse_byte_size(cap));
+      const auto expected = hf_split(sizes, cap);
       INFO(model << " at " << cap);
       REQUIRE(plan.files.size() == expected.size());
       for (std::size_t f = 0; f < expected.size(); ++f) {
@@ -594,7 +600,7 @@ TEST_CASE("the split assigns files as huggingface_hub does, an oversized tensor 
     }
   // tiny-gpt2 at 10KB: wte (96 x 32 x 4 = 12288 bytes) is larger than the cap: alone.
   const dynamic_layout l = model_layout("tiny-gpt2", dtype::f32);
-  const save_plan plan = plan_save(l, {.max_shard_size = "10KB"});
+  const save_plan plan = plan_save(l, {.max_shard_size = 10_KB});
   const std::uint32_t wte = static_cast<std::uint32_t>(*l.find("transformer.wte.weight"));
   CHECK(plan.files[plan.file_of[wte]].tensors.size() == 1);
 }

@@ -7,8 +7,7 @@
 #pragma once
 
 #include "runtime/arena.hpp"
-#include "runtime/checkpoints.hpp"
 #include "runtime/communicator.hpp"
 #include "runtime/cuda.hpp"
 #include "runtime/materialize.hpp"
-#include "runtime/sharded.hpp"
+#include "runtime/save_model.hpp"

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -112,6 +113,34 @@ struct basic_layout {
 template <std::size_t N, std::size_t T>
 using static_layout = basic_layout<std::array<placed_tensor, N>, std::array<tie_spec, T>>;
 using dynamic_layout = basic_layout<std::vector<placed_tensor>, std::vector<tie_spec>>;
+
+/// What the runtime materializes from: a static or dynamic layout (anything with the tensors,
+/// the ties, the totals and what a checkpoint is matched against).
+template <class L>
+concept Layout = requires(const L& l) {
+  { l.tensors() } -> std::convertible_to<std::span<const placed_tensor>>;
+  { l.ties() } -> std::convertible_to<std::span<const tie_spec>>;
+  { l.total_bytes() } -> std::convertible_to<std::uint64_t>;
+  l.model_name;
+  l.policy;
+  l.options;
+  l.units;
+};
+
+/// The same layout held in vectors: the run-time form every materialized model keeps.
+template <class Tensors, class Ties>
+[[nodiscard]] dynamic_layout to_dynamic(const basic_layout<Tensors, Ties>& l) {
+  dynamic_layout d;
+  d.model_name = l.model_name;
+  d.entries.assign(l.tensors().begin(), l.tensors().end());
+  d.tie_entries.assign(l.ties().begin(), l.ties().end());
+  d.policy = l.policy;
+  d.options = l.options;
+  d.arena_bytes = l.arena_bytes;
+  d.parameters = l.parameters;
+  d.units = l.units;
+  return d;
+}
 
 /// The layout of model `M` under `policy`, as a constant expression when its inputs are.
 template <dsl::Model M>

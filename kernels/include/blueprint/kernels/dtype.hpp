@@ -34,6 +34,31 @@ inline constexpr dtype all_dtypes[] = {dtype::f32, dtype::bf16, dtype::f16, dtyp
   return 0;
 }
 
+/// A dtype as a type: what `with_dtype` hands its function.
+template <dtype D>
+struct dtype_constant {
+  static constexpr dtype value = D;
+};
+
+/// Calls f(dtype_constant<d>{}) with `d` as a compile-time constant: the one switch from a
+/// run-time dtype to the typed code of every kernel and loop.
+///   with_dtype(seg.type, [&](auto tag) { fill_typed<decltype(tag)::value>(...); });
+template <class F>
+BLUEPRINT_HD BLUEPRINT_INLINE constexpr decltype(auto) with_dtype(dtype d, F&& f) {
+  switch (d) {
+    case dtype::f32:
+      return f(dtype_constant<dtype::f32>{});
+    case dtype::bf16:
+      return f(dtype_constant<dtype::bf16>{});
+    case dtype::f16:
+      return f(dtype_constant<dtype::f16>{});
+    case dtype::f8_e4m3fn:
+      return f(dtype_constant<dtype::f8_e4m3fn>{});
+    default:
+      return f(dtype_constant<dtype::f8_e5m2>{});
+  }
+}
+
 /// The short name used on the command line and in JSON ("bf16").
 [[nodiscard]] constexpr std::string_view dtype_name(dtype t) {
   switch (t) {

@@ -497,23 +497,8 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_segment_range_portable(const segment& se
                                                                std::uint64_t k_begin,
                                                                std::uint64_t k_end,
                                                                std::byte* arena) {
-  switch (seg.type) {
-    case dtype::f32:
-      fill_typed<dtype::f32>(seg, seed, k_begin, k_end, arena);
-      return;
-    case dtype::bf16:
-      fill_typed<dtype::bf16>(seg, seed, k_begin, k_end, arena);
-      return;
-    case dtype::f16:
-      fill_typed<dtype::f16>(seg, seed, k_begin, k_end, arena);
-      return;
-    case dtype::f8_e4m3fn:
-      fill_typed<dtype::f8_e4m3fn>(seg, seed, k_begin, k_end, arena);
-      return;
-    case dtype::f8_e5m2:
-      fill_typed<dtype::f8_e5m2>(seg, seed, k_begin, k_end, arena);
-      return;
-  }
+  with_dtype(seg.type,
+             [&](auto tag) { fill_typed<decltype(tag)::value>(seg, seed, k_begin, k_end, arena); });
 }
 
 BLUEPRINT_HD BLUEPRINT_INLINE std::uint64_t segment_fingerprint_portable(const segment& seg,
@@ -521,19 +506,9 @@ BLUEPRINT_HD BLUEPRINT_INLINE std::uint64_t segment_fingerprint_portable(const s
                                                                          std::uint64_t k_end,
                                                                          const std::byte* arena) {
   if (seg.padding != 0) return 0;
-  switch (seg.type) {
-    case dtype::f32:
-      return fingerprint_typed<dtype::f32>(seg, k_begin, k_end, arena);
-    case dtype::bf16:
-      return fingerprint_typed<dtype::bf16>(seg, k_begin, k_end, arena);
-    case dtype::f16:
-      return fingerprint_typed<dtype::f16>(seg, k_begin, k_end, arena);
-    case dtype::f8_e4m3fn:
-      return fingerprint_typed<dtype::f8_e4m3fn>(seg, k_begin, k_end, arena);
-    case dtype::f8_e5m2:
-      return fingerprint_typed<dtype::f8_e5m2>(seg, k_begin, k_end, arena);
-  }
-  return 0;
+  return with_dtype(seg.type, [&](auto tag) -> std::uint64_t {
+    return fingerprint_typed<decltype(tag)::value>(seg, k_begin, k_end, arena);
+  });
 }
 
 #if BLUEPRINT_FILL_X86_DISPATCH

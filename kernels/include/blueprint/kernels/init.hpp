@@ -40,53 +40,56 @@ struct init_spec {
   friend constexpr bool operator==(const init_spec&, const init_spec&) = default;
 };
 
-namespace init {
-[[nodiscard]] constexpr init_spec zeros() {
-  return {init_kind::zeros};
-}
-[[nodiscard]] constexpr init_spec ones() {
-  return {init_kind::ones};
-}
-[[nodiscard]] constexpr init_spec constant(float v) {
-  return {init_kind::constant, v};
-}
-[[nodiscard]] constexpr init_spec uniform(float lo, float hi) {
-  return {init_kind::uniform, lo, hi};
-}
-[[nodiscard]] constexpr init_spec normal(float mean, float std) {
-  return {init_kind::normal, mean, std};
-}
-[[nodiscard]] constexpr init_spec truncated_normal(float mean, float std, float lo, float hi) {
-  return {init_kind::truncated_normal, mean, std, lo, hi};
-}
-[[nodiscard]] constexpr init_spec rotary_inv_freq(float theta, float dim) {
-  return {init_kind::rotary_inv_freq, theta, dim};
-}
-/// Llama 3.1 / 3.2 ("rope_type": "llama3") scaled inverse frequencies, with Meta's
-/// low_freq_factor = 1 and high_freq_factor = 4.
-[[nodiscard]] constexpr init_spec rotary_inv_freq_llama3(float theta, float dim, float factor,
-                                                         float original_max_positions) {
-  return {init_kind::rotary_inv_freq_llama3, theta, dim, factor, original_max_positions};
-}
-[[nodiscard]] constexpr init_spec arange(float start, float step) {
-  return {init_kind::arange, start, step};
-}
-[[nodiscard]] constexpr init_spec kaiming_uniform(float neg_slope = 0, bool fan_out = false) {
-  return {init_kind::kaiming_uniform, neg_slope, fan_out ? 1.0f : 0.0f};
-}
-[[nodiscard]] constexpr init_spec kaiming_normal(float neg_slope = 0, bool fan_out = false) {
-  return {init_kind::kaiming_normal, neg_slope, fan_out ? 1.0f : 0.0f};
-}
-[[nodiscard]] constexpr init_spec xavier_uniform(float gain = 1) {
-  return {init_kind::xavier_uniform, gain};
-}
-[[nodiscard]] constexpr init_spec xavier_normal(float gain = 1) {
-  return {init_kind::xavier_normal, gain};
-}
-[[nodiscard]] constexpr init_spec fan_in_uniform() {
-  return {init_kind::fan_in_uniform};
-}
-}  // namespace init
+/// Two roles, one name, because they are one idea: `init::normal(0, 0.02)` and the other static
+/// functions build the init a declaration gives a tensor; `blueprint::init{.seed = 7}` is the
+/// materialization source that runs those inits (runtime/source.hpp). A struct rather than a
+/// namespace so that both spellings can be had.
+struct init {
+  /// The Philox key of every element (DESIGN.md "Identity and determinism").
+  std::uint64_t seed = 0;
+
+  [[nodiscard]] static constexpr init_spec zeros() { return {init_kind::zeros}; }
+  [[nodiscard]] static constexpr init_spec ones() { return {init_kind::ones}; }
+  [[nodiscard]] static constexpr init_spec constant(float v) { return {init_kind::constant, v}; }
+  [[nodiscard]] static constexpr init_spec uniform(float lo, float hi) {
+    return {init_kind::uniform, lo, hi};
+  }
+  [[nodiscard]] static constexpr init_spec normal(float mean, float std) {
+    return {init_kind::normal, mean, std};
+  }
+  [[nodiscard]] static constexpr init_spec truncated_normal(float mean, float std, float lo,
+                                                            float hi) {
+    return {init_kind::truncated_normal, mean, std, lo, hi};
+  }
+  [[nodiscard]] static constexpr init_spec rotary_inv_freq(float theta, float dim) {
+    return {init_kind::rotary_inv_freq, theta, dim};
+  }
+  /// Llama 3.1 / 3.2 ("rope_type": "llama3") scaled inverse frequencies, with Meta's
+  /// low_freq_factor = 1 and high_freq_factor = 4.
+  [[nodiscard]] static constexpr init_spec rotary_inv_freq_llama3(float theta, float dim,
+                                                                  float factor,
+                                                                  float original_max_positions) {
+    return {init_kind::rotary_inv_freq_llama3, theta, dim, factor, original_max_positions};
+  }
+  [[nodiscard]] static constexpr init_spec arange(float start, float step) {
+    return {init_kind::arange, start, step};
+  }
+  [[nodiscard]] static constexpr init_spec kaiming_uniform(float neg_slope = 0,
+                                                           bool fan_out = false) {
+    return {init_kind::kaiming_uniform, neg_slope, fan_out ? 1.0f : 0.0f};
+  }
+  [[nodiscard]] static constexpr init_spec kaiming_normal(float neg_slope = 0,
+                                                          bool fan_out = false) {
+    return {init_kind::kaiming_normal, neg_slope, fan_out ? 1.0f : 0.0f};
+  }
+  [[nodiscard]] static constexpr init_spec xavier_uniform(float gain = 1) {
+    return {init_kind::xavier_uniform, gain};
+  }
+  [[nodiscard]] static constexpr init_spec xavier_normal(float gain = 1) {
+    return {init_kind::xavier_normal, gain};
+  }
+  [[nodiscard]] static constexpr init_spec fan_in_uniform() { return {init_kind::fan_in_uniform}; }
+};
 
 [[nodiscard]] constexpr std::string_view init_kind_name(init_kind k) {
   switch (k) {

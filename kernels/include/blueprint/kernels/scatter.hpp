@@ -93,23 +93,37 @@ template <source_format F>
   }
 }
 
+/// A source format as a type: what `with_source_format` hands its function.
+template <source_format F>
+struct source_format_constant {
+  static constexpr source_format value = F;
+};
+
+/// Calls f(source_format_constant<s>{}): the one switch from a run-time source format to typed
+/// code (as with_dtype in dtype.hpp).
+template <class F>
+BLUEPRINT_HD BLUEPRINT_INLINE constexpr decltype(auto) with_source_format(source_format s, F&& f) {
+  switch (s) {
+    case source_format::f64:
+      return f(source_format_constant<source_format::f64>{});
+    case source_format::f32:
+      return f(source_format_constant<source_format::f32>{});
+    case source_format::bf16:
+      return f(source_format_constant<source_format::bf16>{});
+    case source_format::f16:
+      return f(source_format_constant<source_format::f16>{});
+    case source_format::f8_e4m3fn:
+      return f(source_format_constant<source_format::f8_e4m3fn>{});
+    default:
+      return f(source_format_constant<source_format::f8_e5m2>{});
+  }
+}
+
 /// Element i of a source array of format f, widened to float (run-time format).
 [[nodiscard]] BLUEPRINT_HD inline float widen_source(source_format f, const unsigned char* src,
                                                      std::uint64_t i) {
-  switch (f) {
-    case source_format::f64:
-      return widen_source<source_format::f64>(src, i);
-    case source_format::f32:
-      return widen_source<source_format::f32>(src, i);
-    case source_format::bf16:
-      return widen_source<source_format::bf16>(src, i);
-    case source_format::f16:
-      return widen_source<source_format::f16>(src, i);
-    case source_format::f8_e4m3fn:
-      return widen_source<source_format::f8_e4m3fn>(src, i);
-    default:
-      return widen_source<source_format::f8_e5m2>(src, i);
-  }
+  return with_source_format(f,
+                            [&](auto tag) { return widen_source<decltype(tag)::value>(src, i); });
 }
 
 /// Writes source element i (format f) as element i of the dtype-d array at dst: the bits

@@ -1,6 +1,8 @@
 // The few collective operations a sharded materialization needs, behind one small interface:
-// rank and size, a barrier, a wrapping 64-bit sum (fingerprints, byte counts), gathering each
-// rank's bytes on one root (reassembling a model in tests), and a broadcast.
+// rank and size, a barrier, a wrapping 64-bit sum (fingerprints, byte counts), "did every rank
+// succeed" (saves), gathering each rank's bytes on one root (reassembling a model in tests),
+// and a broadcast. The one communicator interface of the library: materialize, fingerprint and
+// save all take it.
 //
 // Implementations: `single_process_communicator` (here), `mpi_communicator` (host ranks,
 // mpi_communicator.hpp) and `nccl_communicator` (GPU ranks, bootstrapped by MPI or by
@@ -32,6 +34,9 @@ class communicator {
       std::span<const std::byte> mine, int root) = 0;
   /// `data` of `root` copied to every rank's `data`. @pre the same size on every rank
   virtual void broadcast(std::span<std::byte> data, int root) = 0;
+  /// True on every rank when `ok` is true on every rank: the "did everyone succeed" step at the
+  /// points where ranks can diverge (a save agrees on it before its renames). Also a barrier.
+  [[nodiscard]] virtual bool all_true(bool ok) { return allreduce_sum_u64(ok ? 0u : 1u) == 0; }
 };
 
 /// One process, world size 1: every collective is the identity.

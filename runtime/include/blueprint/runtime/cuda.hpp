@@ -1,9 +1,11 @@
 // Materializing a model, or one rank's shard of it, directly in GPU memory.
 //
-//   auto model = blueprint::materialize(layout, blueprint::cuda{.device = 0}, {.seed = 7});
+//   auto model = blueprint::materialize(layout, blueprint::cuda{.device = 0},
+//                                       {.source = blueprint::init{.seed = 7}});
 //   auto shard = blueprint::materialize(plan, rank, blueprint::cuda{.device = local_rank},
-//                                       {.seed = 7});
+//                                       {.source = blueprint::checkpoint{.path = "ckpt/"}});
 //   __nv_bfloat16* wq = model["model.layers.0.self_attn.q_proj.weight"].as<__nv_bfloat16>();
+//   std::uint64_t fp = blueprint::fingerprint(shard, comm);  // the whole model's
 //
 // One cudaMalloc for the arena (after checking that it fits), one upload of the segment table,
 // one kernel launch on the caller's stream (kernels/cuda/materialize_kernel.cuh); no parameter
@@ -36,24 +38,27 @@
 #include <blueprint/kernels/dtype.hpp>
 #include <blueprint/kernels/segment.hpp>
 
-#include "checkpoint.hpp"
-#include "checkpoints.hpp"
+#include "arena_index.hpp"
+#include "checkpoint_files.hpp"
 #include "communicator.hpp"
 #include "cuda_load.hpp"
 #include "cuda_support.hpp"
-#include "load.hpp"
+#include "key_match.hpp"
 #include "materialize.hpp"
 #include "save.hpp"
+#include "save_model.hpp"
+#include "source.hpp"
 
 namespace blueprint {
 
 /// A GPU as the materialization target: the device, the stream the work is enqueued on
 /// (nullptr: the default stream), and whether materialize() blocks until the arena is ready.
-/// The options are the CPU's (materialize.hpp): `seed`; `init = skip` (the arena is zeroed,
-/// no kernel); `poison` (the arena is filled with 0xFF first and, after the kernel, a device
-/// pass proves every element of every segment was written: poison_error otherwise, naming the
-/// first unwritten tensor; costs a memset, a read and a synchronization). `huge_pages` and
-/// `populate` concern host memory and are ignored.
+/// The options are the CPU's (materialize.hpp): the source (`init{.seed}`; `checkpoint{...}`,
+/// loaded through pinned staging by cuda_load.hpp; `no_init{}`: the arena is zeroed, no kernel);
+/// `poison` (the arena is filled with 0xFF first and, after the fill, a device pass proves every
+/// element of every segment was written: poison_error otherwise, naming the first unwritten
+/// tensor; costs a memset, a read and a synchronization). `huge_pages` and `populate` concern
+/// host memory and are ignored.
 struct cuda {
   int device = 0;
   cudaStream_t stream = nullptr;
@@ -118,24 +123,10 @@ inline device_buffer allocate_arena(int device, std::uint64_t bytes) {
   return device_buffer(device, bytes);
 }
 
-/// A model's layout (static or dynamic), as opposed to a bare table of tensors: it has what a
-/// checkpoint is matched against.
-template <class L>
-concept model_layout = layout_like<L> && requires(const L& l) {
-  l.model_name;
-  l.policy;
-  l.units;
-  l.options;
-};
-
-struct tensor_entry {
-  std::string name;
-  std::optional<local_tensor> local;  // empty: the layout has it, this arena does not
-};
-
 }  // namespace detail
 
-/// A model (or one rank's shard) materialized in one device allocation.
+/// A model (or one rank's shard) materialized in one device allocation. Its name index, lookup
+/// errors and ties are the host model's (arena_index.hpp); only the memory differs.
 class device_model {
  public:
   device_model(const device_model&) = delete;
@@ -147,22 +138,20 @@ class device_model {
   /// The arena (device memory).
   [[nodiscard]] std::span<std::byte> arena() const { return {arena_.get(), arena_bytes()}; }
   [[nodiscard]] std::byte* data() const { return arena_.get(); }
-  [[nodiscard]] std::uint64_t arena_bytes() const { return program_.arena_bytes; }
+  [[nodiscard]] std::uint64_t arena_bytes() const { return program().arena_bytes; }
   [[nodiscard]] int device() const { return device_; }
   [[nodiscard]] cudaStream_t stream() const { return stream_; }
+  /// The init seed: what a fresh init used, and what a reload gives missing tensors.
   [[nodiscard]] std::uint64_t seed() const { return seed_; }
-  [[nodiscard]] const ::blueprint::program& program() const { return program_; }
+  [[nodiscard]] const arena_index& index() const { return index_; }
+  [[nodiscard]] const ::blueprint::program& program() const { return index_.program(); }
+  /// The model's layout: what load() and save() match the checkpoint's names against.
+  [[nodiscard]] const dynamic_layout& layout() const { return index_.layout(); }
 
   /// The tensor called `name` (ties resolve to their target).
-  /// @throws std::out_of_range naming the tensor when the model does not have it, or when this
-  ///         rank holds no piece of it
+  /// @throws tensor_not_found (arena_index::find: the host model's lookup and messages)
   [[nodiscard]] device_tensor operator[](std::string_view name) const {
-    const detail::tensor_entry* e = find(name);
-    if (e == nullptr) throw tensor_not_found("device_model: no tensor '" + std::string(name) + "'");
-    if (!e->local)
-      throw tensor_not_found("device_model: tensor '" + std::string(name) +
-                             "' is not held by this rank");
-    const local_tensor& l = *e->local;
+    const local_tensor& l = index_.find(name);
     device_tensor t;
     t.data = arena_.get() + l.offset;
     t.type = l.type;
@@ -173,10 +162,7 @@ class device_model {
     return t;
   }
   /// True when this arena holds `name` (or a piece of it).
-  [[nodiscard]] bool contains(std::string_view name) const {
-    const detail::tensor_entry* e = find(name);
-    return e != nullptr && e->local.has_value();
-  }
+  [[nodiscard]] bool contains(std::string_view name) const { return index_.contains(name); }
 
   /// Recorded on the stream right after the fill kernel.
   [[nodiscard]] cudaEvent_t event() const { return ready_.get(); }
@@ -194,14 +180,15 @@ class device_model {
     return ms;
   }
 
-  /// Sum (mod 2^64) of element_fingerprint(tensor id, global index, stored bits) over every
-  /// element of every non-padding segment of program(), computed on the device from the bytes
-  /// now in the arena: equal to the CPU materialized_model::fingerprint() of the same program.
-  /// For a rank of a shard plan, shard_fingerprint() counts replicas once. Synchronizes.
-  [[nodiscard]] std::uint64_t fingerprint() const { return fingerprint_on(table_.tables); }
+  /// This arena's contribution to the whole model's fingerprint (its counted program: replicas
+  /// of a plan once), computed on the device from the bytes now in the arena; equal to the CPU
+  /// model's. The free function fingerprint(m[, comm]) is the documented way in. Synchronizes.
+  [[nodiscard]] std::uint64_t fingerprint() const {
+    if (counted_is_program_) return fingerprint_on(table_.tables);
+    return fingerprint_of(index_.counted_program());
+  }
 
-  /// The same sum over the segments of `p`, a program over this arena (e.g. a plan's
-  /// counted_program(rank)). Synchronizes.
+  /// The same sum over the segments of `p`, a program over this arena. Synchronizes.
   /// @throws std::invalid_argument when p.arena_bytes differs from arena_bytes()
   [[nodiscard]] std::uint64_t fingerprint_of(const ::blueprint::program& p) const {
     if (p.arena_bytes != arena_bytes())
@@ -236,7 +223,7 @@ class device_model {
     r.gap_poison_bytes = host.gap_poison_bytes;
     if (r.unwritten_elements != 0) {
       r.first_unwritten_offset = host.first_unwritten;
-      r.first_unwritten_tensor = owner_of(host.first_unwritten);
+      r.first_unwritten_tensor = index_.owner_of(host.first_unwritten);
     }
     return r;
   }
@@ -252,13 +239,10 @@ class device_model {
     return out;
   }
 
-  /// The model's layout (empty when materialized from a bare table): what load() and save()
-  /// match the checkpoint's names against.
-  [[nodiscard]] const std::optional<dynamic_layout>& layout() const { return layout_; }
-
-  /// The report of the checkpoint load that filled this arena (materialize_options::checkpoint),
-  /// or empty.
-  [[nodiscard]] const std::optional<load_report>& checkpoint_report() const { return load_report_; }
+  /// The report of the checkpoint load that filled this arena; null for an init.
+  [[nodiscard]] const blueprint::load_report* load_report() const {
+    return report_ ? &*report_ : nullptr;
+  }
 
   /// Runs the coverage check and throws poison_error naming the first unwritten tensor.
   void verify_coverage() const {
@@ -266,7 +250,7 @@ class device_model {
     if (!r.complete())
       throw poison_error("cuda materialize: " + std::to_string(r.unwritten_elements) +
                              " elements were not written; the first at arena byte " +
-                             std::to_string(r.first_unwritten_offset) + ", tensor " +
+                             std::to_string(r.first_unwritten_offset) + ", " +
                              r.first_unwritten_tensor,
                          r.first_unwritten_tensor, r.first_unwritten_offset);
   }
@@ -275,15 +259,14 @@ class device_model {
   void refill(std::uint64_t seed) {
     detail::cuda_device_scope scope(device_);
     seed_ = seed;
+    skip_ = false;
     launch();
   }
 
  private:
-  template <class Layout>
-  friend device_model make_device_model(const Layout& layout, ::blueprint::program prog, cuda where,
-                                        const materialize_options& options);
+  friend device_model materialize_on_device(arena_index, cuda, const materialize_options&);
 
-  device_model() = default;
+  explicit device_model(arena_index index) : index_(std::move(index)) {}
 
   [[nodiscard]] std::byte* scratch() const { return tables_.get() + scratch_offset_; }
 
@@ -312,37 +295,13 @@ class device_model {
     BLUEPRINT_CUDA_CHECK(cudaEventRecord(ready_.get(), stream_));
   }
 
-  [[nodiscard]] const detail::tensor_entry* find(std::string_view name) const {
-    for (const detail::tensor_entry& e : tensors_)
-      if (e.name == name) return &e;
-    for (const auto& [tie, target] : ties_)
-      if (tie == name) return target < tensors_.size() ? &tensors_[target] : nullptr;
-    return nullptr;
-  }
-
-  [[nodiscard]] std::string owner_of(std::uint64_t byte) const {
-    for (const segment& s : program_.segments) {
-      if (byte < s.arena_offset || byte >= s.arena_offset + s.bytes()) continue;
-      const std::string element =
-          "element " + std::to_string((byte - s.arena_offset) / dtype_size(s.type));
-      if (s.padding != 0) return "padding (" + element + ")";
-      if (s.tensor_index >= tensors_.size())
-        return "(no layout row; segment at arena byte " + std::to_string(s.arena_offset) + ", " +
-               element + ")";
-      return "'" + tensors_[s.tensor_index].name + "' (" + element + " of its segment)";
-    }
-    return "no segment";
-  }
-
-  ::blueprint::program program_;
-  std::optional<dynamic_layout> layout_;  // empty for a bare table
-  std::optional<load_report> load_report_;
-  std::vector<detail::tensor_entry> tensors_;  // by layout row
-  std::vector<std::pair<std::string, std::size_t>> ties_;
+  arena_index index_;
+  std::optional<blueprint::load_report> report_;
   detail::device_buffer arena_;
   detail::device_buffer tables_;  // segment tables + scratch for the reductions
   detail::device_table table_;
   bool skip_ = false;
+  bool counted_is_program_ = true;
   std::size_t scratch_offset_ = 0;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
@@ -351,152 +310,117 @@ class device_model {
   detail::cuda_event ready_;
 };
 
-/// The common path of every overload below.
-template <class Layout>
-device_model make_device_model(const Layout& layout, ::blueprint::program prog, cuda where,
-                               const materialize_options& options) {
-  if (!options.checkpoint.empty()) {
-    if constexpr (detail::model_layout<Layout>) {
-      // From a checkpoint: keys are checked before the device allocation; the arena is zeroed
-      // (or poisoned), then filled by the device loader (cuda_load.hpp): pinned staging of
-      // load_options::staging_bytes, each rank reading only its own bytes.
-      dynamic_layout dynamic = detail::to_dynamic_layout(layout);
-      const checkpoint ckpt = open_checkpoint(options.checkpoint);
-      const load_options load = detail::checked_load_options(dynamic, ckpt, options);
-      materialize_options zeroed = options;
-      zeroed.checkpoint.clear();
-      zeroed.init = init_mode::skip;
-      zeroed.poison = false;
-      cuda enqueue_only = where;
-      enqueue_only.synchronize = false;
-      device_model m = make_device_model(dynamic, std::move(prog), enqueue_only, zeroed);
-      detail::cuda_device_scope scope(where.device);
-      if (options.poison && m.arena_bytes() != 0)
-        BLUEPRINT_CUDA_CHECK(cudaMemsetAsync(m.arena_.get(), 0xFF, m.arena_bytes(), m.stream_));
-      BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.started_.get(), m.stream_));
-      m.load_report_ = load_device_arena(*m.layout_, m.program_, m.arena_.get(), m.device_,
-                                         m.stream_, ckpt, load);
-      BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.ready_.get(), m.stream_));
-      if (options.poison) m.verify_coverage();
-      if (where.synchronize) m.wait();
-      return m;
-    } else {
-      throw std::invalid_argument(
-          "cuda materialize: loading a checkpoint needs a model layout (blueprint::layout or "
-          "dynamic_layout_of), not a bare table");
-    }
-  }
-  device_model m;
+/// The common path of every device materialize: the checkpoint's headers, index and keys are
+/// validated, and the segment table planned, before the device is touched; then one arena
+/// allocation, one table upload, and the fill (one kernel launch) or the device loader
+/// (cuda_load.hpp: pinned staging of checkpoint::staging_bytes, each rank reading only its own
+/// bytes; init-sourced segments in one kernel launch).
+inline device_model materialize_on_device(arena_index index, cuda where,
+                                          const materialize_options& options) {
+  std::optional<matched_checkpoint> matched;
+  const auto* source = std::get_if<checkpoint>(&options.source);
+  if (source != nullptr) matched = match_checkpoint(index.layout(), *source);
+
+  device_model m(std::move(index));
   m.device_ = where.device;
   m.stream_ = where.stream;
-  m.seed_ = options.seed;
-  m.skip_ = options.init == init_mode::skip;
-  if constexpr (detail::model_layout<Layout>) m.layout_ = detail::to_dynamic_layout(layout);
-
-  const auto tensors = layout.tensors();
-  m.tensors_.resize(tensors.size());
-  for (std::size_t i = 0; i < tensors.size(); ++i)
-    m.tensors_[i].name = std::string(tensors[i].name());
-  for (const local_tensor& l : prog.tensors)
-    if (l.tensor_index < m.tensors_.size() && !m.tensors_[l.tensor_index].local)
-      m.tensors_[l.tensor_index].local = l;
-  for (const auto& tie : layout.ties()) m.ties_.emplace_back(std::string(tie.name()), tie.target);
-
-  // The table is validated on the host before the device is touched.
-  m.table_.plan(prog, 0);
+  m.seed_ = seed_of(options.source);
+  m.skip_ = !std::holds_alternative<init>(options.source);
+  {
+    const std::vector<segment>& a = m.index_.program().segments;
+    const std::vector<segment>& b = m.index_.counted_program().segments;
+    m.counted_is_program_ =
+        a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(segment)) == 0;
+  }
+  m.table_.plan(m.program(), 0);
   detail::cuda_device_scope scope(where.device);
   m.scratch_offset_ = m.table_.bytes;
-  m.program_ = std::move(prog);
-  m.arena_ = detail::allocate_arena(where.device, m.program_.arena_bytes);
+  m.arena_ = detail::allocate_arena(where.device, m.program().arena_bytes);
   m.tables_ = detail::device_buffer(where.device, m.scratch_offset_ + 64);  // + reductions
   m.table_.upload(m.tables_.get(), m.stream_);
-
   m.started_.create();
   m.ready_.create();
-  if (options.poison && m.program_.arena_bytes != 0)
-    BLUEPRINT_CUDA_CHECK(cudaMemsetAsync(m.arena_.get(), 0xFF, m.program_.arena_bytes, m.stream_));
-  m.launch();
+  if (options.poison && m.arena_bytes() != 0)
+    BLUEPRINT_CUDA_CHECK(cudaMemsetAsync(m.arena_.get(), 0xFF, m.arena_bytes(), m.stream_));
+  if (source != nullptr) {
+    checkpoint load = *source;
+    load.seed = m.seed_;
+    BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.started_.get(), m.stream_));
+    m.report_ = load_device_arena(m.layout(), m.program(), m.arena_.get(), m.device_, m.stream_,
+                                  matched->files, std::move(matched->match), load);
+    BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.ready_.get(), m.stream_));
+  } else if (options.poison && m.skip_) {
+    BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.started_.get(), m.stream_));
+    BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.ready_.get(), m.stream_));
+    if (where.synchronize) m.wait();
+    return m;  // no_init under poison: the 0xFF stays, nothing to verify
+  } else {
+    m.launch();
+  }
   if (options.poison) m.verify_coverage();
   if (where.synchronize) m.wait();
   return m;
 }
 
-/// Layouts: anything with tensors(), ties() and total_bytes() (static and dynamic layouts).
-template <class L>
-concept MaterializableLayout = requires(const L& l) {
-  l.tensors();
-  l.ties();
-  l.total_bytes();
-};
-
 /// The whole model of `layout` on one device.
-template <MaterializableLayout Layout>
-[[nodiscard]] device_model materialize(const Layout& layout, cuda where,
+/// @throws checkpoint_error / checkpoint_key_error (before the device is touched) for a
+///         checkpoint source; device_arena_error when the arena does not fit; cuda_error
+template <Layout L>
+[[nodiscard]] device_model materialize(const L& layout, cuda where,
                                        const materialize_options& options = {}) {
-  return make_device_model(layout, program_of(layout), where, options);
-}
-
-/// An explicit program over `layout` (e.g. a rank's program built elsewhere).
-/// @pre prog was made from `layout` (tensor_index refers to layout.tensors())
-template <MaterializableLayout Layout>
-[[nodiscard]] device_model materialize(const Layout& layout, ::blueprint::program prog, cuda where,
-                                       const materialize_options& options = {}) {
-  return make_device_model(layout, std::move(prog), where, options);
+  program prog = program_of(layout);
+  program counted = prog;
+  return materialize_on_device(arena_index(to_dynamic(layout), std::move(prog), std::move(counted)),
+                               where, options);
 }
 
 /// Rank `rank` of a shard plan, on the given device (usually the local rank's).
-template <class Layout>
-[[nodiscard]] device_model materialize(const shard_plan<Layout>& plan, std::uint32_t rank,
-                                       cuda where, const materialize_options& options = {}) {
+template <class L>
+[[nodiscard]] device_model materialize(const shard_plan<L>& plan, std::uint32_t rank, cuda where,
+                                       const materialize_options& options = {}) {
   if (rank >= plan.world_size())
     throw std::invalid_argument("cuda materialize: rank " + std::to_string(rank) +
                                 " is outside the mesh of " + std::to_string(plan.world_size()) +
                                 " ranks");
-  return make_device_model(plan.layout(), plan.program(rank), where, options);
+  return materialize_on_device(
+      arena_index(to_dynamic(plan.layout()), plan.program(rank), plan.counted_program(rank)), where,
+      options);
 }
 
-/// This rank's contribution to the whole model's fingerprint (replicas counted once, see
-/// shard_plan::counted_program), computed on the device. Summed over the ranks it equals the
-/// unsharded model's fingerprint, as the CPU's shard_fingerprint (sharded.hpp).
-template <class Layout>
-[[nodiscard]] std::uint64_t shard_fingerprint(const shard_plan<Layout>& plan, std::uint32_t rank,
-                                              const device_model& shard) {
-  return shard.fingerprint_of(plan.counted_program(rank));
+/// An explicit program over `layout`; all of it counts toward the fingerprint.
+/// @pre prog was made from `layout` (tensor_index refers to layout.tensors())
+template <Layout L>
+[[nodiscard]] device_model materialize(const L& layout, ::blueprint::program prog, cuda where,
+                                       const materialize_options& options = {}) {
+  program counted = prog;
+  return materialize_on_device(arena_index(to_dynamic(layout), std::move(prog), std::move(counted)),
+                               where, options);
 }
 
-/// The whole model's fingerprint on every rank: one all-reduce (an nccl_communicator for GPU
-/// ranks, or any other communicator).
-template <class Layout>
-[[nodiscard]] std::uint64_t sharded_fingerprint(const shard_plan<Layout>& plan, std::uint32_t rank,
-                                                const device_model& shard, communicator& comm) {
-  return comm.allreduce_sum_u64(shard_fingerprint(plan, rank, shard));
+/// The whole model's fingerprint, for a whole model or any shard: this arena's counted part,
+/// summed over the ranks of `comm` (an nccl_communicator for GPU ranks, or any other).
+[[nodiscard]] inline std::uint64_t fingerprint(const device_model& model, communicator& comm) {
+  return comm.allreduce_sum_u64(model.fingerprint());
+}
+/// One process: the whole model's fingerprint when `model` holds all of it, else this shard's
+/// contribution.
+[[nodiscard]] inline std::uint64_t fingerprint(const device_model& model) {
+  return model.fingerprint();
 }
 
 // ---- checkpoints -------------------------------------------------------------------------
 
-namespace detail {
-[[nodiscard]] inline const dynamic_layout& layout_of(const device_model& model, const char* what) {
-  if (!model.layout())
-    throw std::invalid_argument(std::string(what) +
-                                ": this device model was materialized from a bare table; "
-                                "checkpoints need a model layout (blueprint::layout or "
-                                "dynamic_layout_of)");
-  return *model.layout();
-}
-}  // namespace detail
-
-/// Loads the checkpoint at `path` into a device model (e.g. one materialized with
-/// `{.init = skip}`) through pinned staging of `options.staging_bytes` (cuda_load.hpp). Missing
-/// tensors, under `init_missing`, get the model's own seed unless `options.seed` says otherwise.
-/// Blocks until the arena is complete. Throws checkpoint_error / checkpoint_key_error before
-/// writing any byte of the arena.
-inline load_report load(device_model& model, const std::string& path, load_options options = {},
+/// Reloads a device model from a checkpoint through pinned staging of `source.staging_bytes`
+/// (cuda_load.hpp): the same loader as materialize's checkpoint source. Missing tensors, under
+/// `init_missing`, get the model's own seed unless `source.seed` says otherwise. Blocks until
+/// the arena is complete. Throws checkpoint_error / checkpoint_key_error before writing any
+/// byte of the arena.
+inline load_report load(device_model& model, checkpoint source,
                         const device_load_tuning& tuning = {}) {
-  const dynamic_layout& l = detail::layout_of(model, "load");
-  if (!options.seed) options.seed = model.seed();
-  const checkpoint ckpt = open_checkpoint(path, options.limits);
-  return load_device_arena(l, model.program(), model.data(), model.device(), model.stream(), ckpt,
-                           options, tuning);
+  matched_checkpoint matched = match_checkpoint(model.layout(), source);
+  if (!source.seed) source.seed = model.seed();
+  return load_device_arena(model.layout(), model.program(), model.data(), model.device(),
+                           model.stream(), matched.files, std::move(matched.match), source, tuning);
 }
 
 /// Saves a device model as a Hugging Face checkpoint: the arena is copied to the host (host
@@ -504,10 +428,9 @@ inline load_report load(device_model& model, const std::string& path, load_optio
 /// rank of `comm` calls it with its own shard.
 inline save_report save(const device_model& model, communicator& comm, const std::string& dir,
                         const save_options& options = {}) {
-  const dynamic_layout& l = detail::layout_of(model, "save");
-  if (comm.size() == 1) detail::require_whole_model(l, model.program());
+  if (comm.size() == 1) detail::require_whole_model(model.layout(), model.program());
   const std::vector<std::byte> host = model.copy_to_host();
-  return save_arena(l, model.program(), host, comm, dir, options);
+  return save_arena(model.layout(), model.program(), host, comm, dir, options);
 }
 
 /// One process.
@@ -518,12 +441,11 @@ inline save_report save(const device_model& model, const std::string& dir,
 }
 
 /// Rank `rank`'s shard of `plan`: only the first replica of each piece is written.
-template <class Layout>
-save_report save(const shard_plan<Layout>& plan, std::uint32_t rank, const device_model& model,
+template <class L>
+save_report save(const shard_plan<L>& plan, std::uint32_t rank, const device_model& model,
                  communicator& comm, const std::string& dir, const save_options& options = {}) {
   const std::vector<std::byte> host = model.copy_to_host();
-  return save_arena(detail::layout_of(model, "save"), plan.counted_program(rank), host, comm, dir,
-                    options);
+  return save_arena(model.layout(), plan.counted_program(rank), host, comm, dir, options);
 }
 
 }  // namespace blueprint

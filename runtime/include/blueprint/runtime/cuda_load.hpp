@@ -36,14 +36,18 @@
 #include <blueprint/kernels/cuda/scatter_kernel.cuh>
 #include <blueprint/kernels/scatter.hpp>
 
-#include "checkpoint.hpp"
+#include "checkpoint_files.hpp"
 #include "cuda_support.hpp"
-#include "load.hpp"
+#include "gpu_transfers.hpp"
+#include "key_match.hpp"
+#include "load_program.hpp"
+#include "source.hpp"
+#include "worker_pool.hpp"
 
 namespace blueprint {
 
-/// Tuning of the device loader beyond load_options (whose staging_bytes is the pinned budget
-/// and threads the loader threads; 0: min(8, hardware threads)).
+/// Tuning of the device loader beyond the checkpoint source (whose staging_bytes is the pinned
+/// budget and threads the loader threads; 0: min(8, hardware threads)).
 struct device_load_tuning {
   std::size_t max_pieces = 16384;  // scatter records per transfer (640 KiB of table per slot)
   unsigned slots_per_thread = 2;   // 2: double buffering
@@ -63,19 +67,19 @@ struct load_slot {
 }  // namespace detail
 
 /// Loads `ckpt` into the device arena `arena` (prog.arena_bytes bytes on `device`) following
-/// the rank's program `prog` of `layout`. The work is ordered after what `stream` holds at the
-/// call (e.g. a memset of the arena); the function returns when the arena is complete.
-/// Validation (headers, index, keys) finishes before any byte of the arena is written.
+/// the rank's program `prog` of `layout`, with the key match `match` made for them. The work is
+/// ordered after what `stream` holds at the call (e.g. a memset of the arena); the function returns
+/// when the arena is complete. Validation (headers, index, keys) finishes before any byte of the
+/// arena is written.
 /// @pre prog was made for layout; arena is a device allocation of >= prog.arena_bytes bytes
 /// @post every byte of the arena's segments is written, equal to load_arena's on the host
 /// @throws checkpoint_error, checkpoint_key_error (before writing), cuda_error (file, line)
-template <class Layout>
-load_report load_device_arena(const Layout& layout, const program& prog, std::byte* arena,
-                              int device, cudaStream_t stream, const checkpoint& ckpt,
-                              const load_options& options = {},
-                              const device_load_tuning& tuning = {}) {
+template <Layout L>
+load_report load_device_arena(const L& layout, const program& prog, std::byte* arena, int device,
+                              cudaStream_t stream, const checkpoint_files& ckpt, load_match match,
+                              const checkpoint& options, const device_load_tuning& tuning = {}) {
   const auto t0 = std::chrono::steady_clock::now();
-  detail::load_work work = detail::prepare_load(layout, prog, ckpt, options);
+  detail::prepared_load work = detail::prepare_load(layout, prog, ckpt, match);
   detail::cuda_device_scope scope(device);
   const std::uint64_t seed = options.seed.value_or(0);
   // What `stream` holds so far (e.g. a memset of the arena): the reads' streams wait for it.
@@ -117,97 +121,80 @@ load_report load_device_arena(const Layout& layout, const program& prog, std::by
   const std::uint64_t table_offset = data_capacity + 16;  // data_bytes <= capacity + 16
   const std::uint64_t slot_bytes = table_offset + max_pieces * sizeof(scatter_piece);
   std::atomic<std::uint64_t> done_bytes{fill_bytes}, read_bytes{0};
-  std::mutex next_mutex, report_mutex;
-  std::atomic<bool> stop{false};
-  std::exception_ptr error;
+  std::mutex next_mutex;
   const std::uint64_t total_bytes = work.total_bytes;
   if (!work.reads.empty()) {
     detail::pinned_buffer host(slot_bytes * slot_count);
     detail::device_buffer staging(device, slot_bytes * slot_count);
     detail::transfer_packer packer(prog, std::move(work.reads), data_capacity, max_pieces);
 
-    auto worker = [&](unsigned index) {
-      // Every thread's CUDA calls need the device current.
-      detail::cuda_device_scope thread_scope(device);
-      detail::cuda_stream own;
-      std::vector<detail::load_slot> slots(slots_per_thread);
-      const std::uint64_t first = std::uint64_t{index} * slots_per_thread;
-      for (unsigned s = 0; s < slots_per_thread; ++s) {
-        slots[s].host = host.get() + (first + s) * slot_bytes;
-        slots[s].device =
-            reinterpret_cast<unsigned char*>(staging.get()) + (first + s) * slot_bytes;
-        slots[s].free.create();
-      }
-      try {
-        BLUEPRINT_CUDA_CHECK(cudaStreamWaitEvent(own.get(), ready.get(), 0));
-        detail::staged_transfer t;
-        unsigned next_slot = 0;
-        while (!stop.load(std::memory_order_relaxed)) {
-          {
-            std::lock_guard lock(next_mutex);
-            if (!packer.next(t)) break;
-          }
-          detail::load_slot& slot = slots[next_slot];
-          next_slot = (next_slot + 1) % slots_per_thread;
-          // The slot's previous copy and scatter must be done before its bytes are reused;
-          // meanwhile the other slot's work runs on the device.
-          if (slot.in_flight) BLUEPRINT_CUDA_CHECK(cudaEventSynchronize(slot.free.get()));
-          for (const detail::staged_read& r : t.reads) {
-            const safetensors_file& f = ckpt.files[r.file];
-            detail::pread_all(f.fd.get(), slot.host + r.staging_offset, r.bytes, r.file_offset,
-                              f.path);
-            read_bytes += r.bytes;
-          }
-          const std::size_t table_bytes = t.pieces.size() * sizeof(scatter_piece);
-          std::memcpy(slot.host + table_offset, t.pieces.data(), table_bytes);
-          // Two copies (the data, then the piece table), then the scatter, all on this
-          // thread's stream.
-          BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(slot.device, slot.host, t.data_bytes,
-                                               cudaMemcpyHostToDevice, own.get()));
-          BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(slot.device + table_offset, slot.host + table_offset,
-                                               table_bytes, cudaMemcpyHostToDevice, own.get()));
-          BLUEPRINT_CUDA_CHECK(cuda_kernels::launch_scatter(
-              reinterpret_cast<const scatter_piece*>(slot.device + table_offset),
-              static_cast<std::uint32_t>(t.pieces.size()), t.tiles, slot.device, arena, device,
-              own.get()));
-          BLUEPRINT_CUDA_CHECK(cudaEventRecord(slot.free.get(), own.get()));
-          slot.in_flight = true;
-          const std::uint64_t now = done_bytes += t.arena_bytes;
-          if (options.progress) {
-            std::lock_guard lock(report_mutex);
-            if (!options.progress(total_bytes
-                                      ? static_cast<float>(static_cast<double>(now) / total_bytes)
-                                      : 1.0f))
-              throw std::runtime_error("load cancelled by the progress callback");
-          }
-        }
-        // Kernel faults surface here, with this file and line.
-        BLUEPRINT_CUDA_CHECK(cudaStreamSynchronize(own.get()));
-      } catch (...) {
-        // The slots must be idle before the staging they point into is freed.
-        cudaStreamSynchronize(own.get());
-        std::lock_guard lock(report_mutex);
-        if (!error) error = std::current_exception();
-        stop = true;
-      }
-    };
-    std::vector<std::thread> pool;
     try {
-      for (unsigned i = 1; i < threads; ++i) pool.emplace_back(worker, i);
+      run_workers(threads, [&](unsigned index, worker_control& control) {
+        // Every thread's CUDA calls need the device current.
+        detail::cuda_device_scope thread_scope(device);
+        detail::cuda_stream own;
+        std::vector<detail::load_slot> slots(slots_per_thread);
+        const std::uint64_t first = std::uint64_t{index} * slots_per_thread;
+        for (unsigned s = 0; s < slots_per_thread; ++s) {
+          slots[s].host = host.get() + (first + s) * slot_bytes;
+          slots[s].device =
+              reinterpret_cast<unsigned char*>(staging.get()) + (first + s) * slot_bytes;
+          slots[s].free.create();
+        }
+        try {
+          BLUEPRINT_CUDA_CHECK(cudaStreamWaitEvent(own.get(), ready.get(), 0));
+          detail::staged_transfer t;
+          unsigned next_slot = 0;
+          while (!control.stopped()) {
+            {
+              std::lock_guard lock(next_mutex);
+              if (!packer.next(t)) break;
+            }
+            detail::load_slot& slot = slots[next_slot];
+            next_slot = (next_slot + 1) % slots_per_thread;
+            // The slot's previous copy and scatter must be done before its bytes are reused;
+            // meanwhile the other slot's work runs on the device.
+            if (slot.in_flight) BLUEPRINT_CUDA_CHECK(cudaEventSynchronize(slot.free.get()));
+            for (const detail::staged_read& r : t.reads) {
+              const safetensors_file& f = ckpt.files[r.file];
+              detail::pread_all(f.fd.get(), slot.host + r.staging_offset, r.bytes, r.file_offset,
+                                f.path);
+              read_bytes += r.bytes;
+            }
+            const std::size_t table_bytes = t.pieces.size() * sizeof(scatter_piece);
+            std::memcpy(slot.host + table_offset, t.pieces.data(), table_bytes);
+            // Two copies (the data, then the piece table), then the scatter, all on this
+            // thread's stream.
+            BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(slot.device, slot.host, t.data_bytes,
+                                                 cudaMemcpyHostToDevice, own.get()));
+            BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(slot.device + table_offset,
+                                                 slot.host + table_offset, table_bytes,
+                                                 cudaMemcpyHostToDevice, own.get()));
+            BLUEPRINT_CUDA_CHECK(cuda_kernels::launch_scatter(
+                reinterpret_cast<const scatter_piece*>(slot.device + table_offset),
+                static_cast<std::uint32_t>(t.pieces.size()), t.tiles, slot.device, arena, device,
+                own.get()));
+            BLUEPRINT_CUDA_CHECK(cudaEventRecord(slot.free.get(), own.get()));
+            slot.in_flight = true;
+            control.report_progress(options.progress, done_bytes += t.arena_bytes, total_bytes);
+          }
+          // Kernel faults surface here, with this file and line.
+          BLUEPRINT_CUDA_CHECK(cudaStreamSynchronize(own.get()));
+        } catch (...) {
+          // The slots must be idle before the staging they point into is freed.
+          cudaStreamSynchronize(own.get());
+          throw;
+        }
+      });
     } catch (...) {
-      stop = true;
-      for (std::thread& th : pool) th.join();
+      // The fill kernel reads fill_storage: it must be done before the error unwinds it.
+      cudaStreamSynchronize(stream);
       throw;
     }
-    worker(0);
-    for (std::thread& th : pool) th.join();
   }
   // The fills (and anything else on `stream`) finish too before the arena is called ready.
-  const cudaError_t synced = cudaStreamSynchronize(stream);
-  if (error) std::rethrow_exception(error);
-  BLUEPRINT_CUDA_CHECK(synced);
-
-  return detail::finished_report(std::move(work.match.report), read_bytes, done_bytes, threads,
+  BLUEPRINT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return detail::finished_report(std::move(match.report), read_bytes, done_bytes, threads,
                                  slot_bytes * slot_count, t0);
 }
 

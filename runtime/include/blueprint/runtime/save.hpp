@@ -3,9 +3,9 @@
 //
 // The file plan is a pure function of the layout and the options, so every rank computes the
 // same one without talking: persistent tensors in layout order (ties omitted, as
-// `save_pretrained` omits a tied lm_head), split greedily by `max_shard_size` (decimal units,
-// "5GB" = 5 * 10^9 bytes; a tensor larger than the cap alone in its shard), files
-// `model-0000i-of-0000N.safetensors` with `model.safetensors.index.json`, or one
+// `save_pretrained` omits a tied lm_head), split greedily by `max_shard_size` (bytes;
+// 5_GB = 5 * 10^9, the default of save_pretrained; a tensor larger than the cap alone in its
+// shard), files `model-0000i-of-0000N.safetensors` with `model.safetensors.index.json`, or one
 // `model.safetensors` when everything fits. Inside a file, tensors are ordered by dtype size
 // (largest first, then layout order) so that every tensor's data is aligned to its element size
 // after the 8-byte-aligned header, the property the Python library's ordering gives.
@@ -40,57 +40,16 @@
 #include <vector>
 
 #include <blueprint/codegen/layout.hpp>
+#include <blueprint/codegen/plan_options.hpp>
 #include <blueprint/codegen/program.hpp>
 
+#include "communicator.hpp"
 #include "safetensors.hpp"
 
 namespace blueprint {
 
-/// Parses a shard size: bytes ("1000"), decimal units ("5GB", "500MB", "10KB", "1TB"), binary
-/// units ("2GiB", "512MiB", "64KiB"); fractions allowed ("0.5GB"); case-insensitive.
-/// Throws std::invalid_argument for anything else or for zero.
-[[nodiscard]] inline std::uint64_t parse_byte_size(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-    ++i;
-  std::string number(text.substr(0, i)), unit;
-  for (char c : text.substr(i))
-    if (c != ' ') unit += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  double scale = 0;
-  if (unit.empty() || unit == "B")
-    scale = 1;
-  else if (unit == "KB")
-    scale = 1e3;
-  else if (unit == "MB")
-    scale = 1e6;
-  else if (unit == "GB")
-    scale = 1e9;
-  else if (unit == "TB")
-    scale = 1e12;
-  else if (unit == "KIB")
-    scale = 1024.0;
-  else if (unit == "MIB")
-    scale = 1048576.0;
-  else if (unit == "GIB")
-    scale = 1073741824.0;
-  else if (unit == "TIB")
-    scale = 1099511627776.0;
-  double value = 0;
-  std::size_t used = 0;
-  try {
-    value = number.empty() ? 0 : std::stod(number, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (scale == 0 || number.empty() || used != number.size() || value * scale < 1)
-    throw std::invalid_argument("size '" + std::string(text) +
-                                "': expected a positive number with an optional unit (B, KB, MB, "
-                                "GB, TB, KiB, MiB, GiB, TiB)");
-  return static_cast<std::uint64_t>(value * scale + 0.5);
-}
-
 struct save_options {
-  std::string max_shard_size = "5GB";
+  std::uint64_t max_shard_size = 5_GB;  // bytes (decimal units, as save_pretrained's "5GB")
   std::map<std::string, std::string> metadata = {{"format", "pt"}};  // __metadata__ of every file
 };
 
@@ -123,7 +82,8 @@ struct save_plan {
 /// The file plan of `layout` (see the file comment).
 template <class Layout>
 [[nodiscard]] save_plan plan_save(const Layout& layout, const save_options& options = {}) {
-  const std::uint64_t cap = parse_byte_size(options.max_shard_size);
+  const std::uint64_t cap = options.max_shard_size;
+  if (cap == 0) throw std::invalid_argument("save: max_shard_size must be at least one byte");
   const auto tensors = layout.tensors();
   // huggingface_hub's split_state_dict_into_shards: an oversized tensor becomes a shard of its
   // own at once (before the shard being filled); the open shard closes when the next tensor
@@ -187,40 +147,6 @@ template <class Layout>
 
 // ---- communicators -----------------------------------------------------------------------
 
-/// What a save needs from a communicator: its rank, the world size, and a way for every rank
-/// to learn whether all ranks succeeded (which doubles as a barrier): `all_true(bool)`, or the
-/// `allreduce_sum_u64` of communicator.hpp's interface.
-template <class C>
-concept SaveCommunicator = requires(C& c) {
-  { c.rank() } -> std::convertible_to<int>;
-  { c.size() } -> std::convertible_to<int>;
-}
-&&(
-    requires(C& c, bool ok) {
-      { c.all_true(ok) } -> std::convertible_to<bool>;
-    } ||
-    requires(C & c, std::uint64_t v) {
-      { c.allreduce_sum_u64(v) } -> std::convertible_to<std::uint64_t>;
-    });
-
-/// One process, no peers.
-struct local_communicator {
-  [[nodiscard]] int rank() const { return 0; }
-  [[nodiscard]] int size() const { return 1; }
-  [[nodiscard]] bool all_true(bool ok) { return ok; }
-};
-
-namespace detail {
-template <SaveCommunicator C>
-[[nodiscard]] bool all_ranks_ok(C& comm, bool ok) {
-  if constexpr (requires { comm.all_true(ok); }) {
-    return comm.all_true(ok);
-  } else {
-    return comm.allreduce_sum_u64(ok ? 0u : 1u) == 0;
-  }
-}
-}  // namespace detail
-
 /// What a save did on this rank.
 struct save_report {
   std::string directory;
@@ -279,9 +205,10 @@ std::uint64_t write_segments(const Layout& layout, const save_plan& plan, const 
 /// Saves the arena of this rank (its program `prog` of `layout`) into directory `dir`; every
 /// rank of `comm` calls it with its own program and arena. See the file comment for the
 /// protocol. Returns this rank's report; throws on every rank if any rank failed.
-template <class Layout, SaveCommunicator Comm>
+template <class Layout>
 save_report save_arena(const Layout& layout, const program& prog, std::span<const std::byte> arena,
-                       Comm& comm, const std::string& dir, const save_options& options = {}) {
+                       communicator& comm, const std::string& dir,
+                       const save_options& options = {}) {
   namespace fs = std::filesystem;
   const auto t0 = std::chrono::steady_clock::now();
   const save_plan plan = plan_save(layout, options);
@@ -302,7 +229,7 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
     fs::remove(index_temp, ec);
   };
   auto agree = [&](bool ok) {
-    if (!detail::all_ranks_ok(comm, ok)) {
+    if (!comm.all_true(ok)) {
       cleanup();
       if (error) std::rethrow_exception(error);
       throw checkpoint_error(dir, "", std::nullopt,
@@ -399,11 +326,11 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
   return r;
 }
 
-/// One process: `save_arena` with a local communicator.
+/// One process: `save_arena` with a single_process_communicator.
 template <class Layout>
 save_report save_arena(const Layout& layout, const program& prog, std::span<const std::byte> arena,
                        const std::string& dir, const save_options& options = {}) {
-  local_communicator comm;
+  single_process_communicator comm;
   return save_arena(layout, prog, arena, comm, dir, options);
 }
 

@@ -9,12 +9,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <thread>
 #include <vector>
 
 #include <blueprint/kernels/segment.hpp>
+
+#include "worker_pool.hpp"
 
 namespace blueprint {
 
@@ -52,28 +53,20 @@ struct work_chunk {
   return hw == 0 ? 1 : hw;
 }
 
-/// Calls body(chunk, worker) for every chunk, on `threads` threads (the caller is worker 0).
-/// Chunks are handed out in order from a shared counter.
-/// @pre body does not throw
+/// Calls body(chunk, worker) for every chunk, on `threads` workers (worker_pool.hpp; the caller
+/// is worker 0). Chunks are handed out in order from a shared counter; the first exception of
+/// a body stops the rest and is rethrown.
 template <class Body>
 void run_chunks(std::span<const work_chunk> chunks, unsigned threads, Body&& body) {
   const unsigned n = std::max(
       1u,
       std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, chunks.size()))));
   std::atomic<std::size_t> next{0};
-  auto worker = [&](unsigned w) {
-    for (std::size_t i = next.fetch_add(1, std::memory_order_relaxed); i < chunks.size();
-         i = next.fetch_add(1, std::memory_order_relaxed))
+  run_workers(n, [&](unsigned w, const worker_control& control) {
+    for (std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
+         i < chunks.size() && !control.stopped(); i = next.fetch_add(1, std::memory_order_relaxed))
       body(chunks[i], w);
-  };
-  if (n == 1) {
-    worker(0);
-    return;
-  }
-  std::vector<std::jthread> pool;
-  pool.reserve(n - 1);
-  for (unsigned w = 1; w < n; ++w) pool.emplace_back(worker, w);
-  worker(0);
+  });
 }
 
 }  // namespace blueprint

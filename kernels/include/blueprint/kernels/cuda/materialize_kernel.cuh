@@ -429,24 +429,9 @@ static __global__ void __launch_bounds__(block_threads)
         const std::uint64_t size = dtype_size(ks.seg.type);
         const std::uint64_t k = (vb - ks.seg.arena_offset) / size;
         uint4 value;
-        bool whole;
-        switch (ks.seg.type) {
-          case dtype::f32:
-            whole = detail::segment_vector<dtype::f32>(ks, seed, k, &value);
-            break;
-          case dtype::bf16:
-            whole = detail::segment_vector<dtype::bf16>(ks, seed, k, &value);
-            break;
-          case dtype::f16:
-            whole = detail::segment_vector<dtype::f16>(ks, seed, k, &value);
-            break;
-          case dtype::f8_e4m3fn:
-            whole = detail::segment_vector<dtype::f8_e4m3fn>(ks, seed, k, &value);
-            break;
-          default:
-            whole = detail::segment_vector<dtype::f8_e5m2>(ks, seed, k, &value);
-            break;
-        }
+        const bool whole = with_dtype(ks.seg.type, [&](auto tag) {
+          return detail::segment_vector<decltype(tag)::value>(ks, seed, k, &value);
+        });
         if (whole) {
           __stcs(reinterpret_cast<uint4*>(arena + vb), value);  // streaming: written once
         } else {
@@ -535,20 +520,12 @@ static __global__ void __launch_bounds__(block_threads)
         if (ks.seg.padding != 0) continue;
         const std::uint64_t k = (vb - ks.seg.arena_offset) / dtype_size(ks.seg.type);
         const uint4 value = __ldcs(reinterpret_cast<const uint4*>(arena + vb));
-        switch (ks.seg.type) {
-          case dtype::f32:
-            sum += detail::vector_fingerprint<dtype::f32>(ks, k, value);
-            break;
-          case dtype::bf16:
-            sum += detail::vector_fingerprint<dtype::bf16>(ks, k, value);
-            break;
-          case dtype::f16:
-            sum += detail::vector_fingerprint<dtype::f16>(ks, k, value);
-            break;
-          default:  // both f8 dtypes: only the width matters here
-            sum += detail::vector_fingerprint<dtype::f8_e4m3fn>(ks, k, value);
-            break;
-        }
+        // Both f8 dtypes hash alike: only the width matters here.
+        sum += with_dtype(ks.seg.type, [&](auto tag) -> std::uint64_t {
+          constexpr dtype d =
+              decltype(tag)::value == dtype::f8_e5m2 ? dtype::f8_e4m3fn : decltype(tag)::value;
+          return detail::vector_fingerprint<d>(ks, k, value);
+        });
       } else {
         const std::uint64_t ve =
             vb + vector_bytes < t.arena_bytes ? vb + vector_bytes : t.arena_bytes;

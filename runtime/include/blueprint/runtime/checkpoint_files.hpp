@@ -28,7 +28,7 @@ struct checkpoint_entry {
   const st_tensor* info = nullptr;  // its header record (owned by the file)
 };
 
-class checkpoint {
+class checkpoint_files {
  public:
   std::string root;                     // what was opened (directory, file or index)
   std::string index_path;               // empty for a single file
@@ -70,12 +70,13 @@ namespace detail {
   return s.str();
 }
 
-inline void add_single_file(checkpoint& c, const std::string& path, const st_read_limits& limits) {
+inline void add_single_file(checkpoint_files& c, const std::string& path,
+                            const st_read_limits& limits) {
   c.files.push_back(open_safetensors(path, limits));
   for (const st_tensor& t : c.files.back().header.tensors) c.tensors[t.name] = {0, &t};
 }
 
-inline void add_index(checkpoint& c, const std::string& path, const st_read_limits& limits) {
+inline void add_index(checkpoint_files& c, const std::string& path, const st_read_limits& limits) {
   c.index_path = path;
   c.index = parse_safetensors_index(read_text_file(path, limits.max_header_bytes), path);
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
@@ -116,10 +117,10 @@ inline void add_index(checkpoint& c, const std::string& path, const st_read_limi
 
 /// Opens and validates the checkpoint at `path` (directory, `.safetensors` file or index).
 /// @post every entry's byte range lies inside its file and was validated; no data was read
-[[nodiscard]] inline checkpoint open_checkpoint(const std::string& path,
-                                                const st_read_limits& limits = {}) {
+[[nodiscard]] inline checkpoint_files open_checkpoint(const std::string& path,
+                                                      const st_read_limits& limits = {}) {
   namespace fs = std::filesystem;
-  checkpoint c;
+  checkpoint_files c;
   c.root = path;
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
