@@ -8,14 +8,14 @@ set -euo pipefail
 build=${1:-build}
 model=${2:-gpt2}
 max_np=${3:-2}
-exe=$build/bin/blueprint-mpi-init
-[ -x "$exe" ] || { echo "build the blueprint_mpi_init target first ($exe)" >&2; exit 1; }
+exe=$build/tests/mpi/blueprint_mpi_tests
+[ -x "$exe" ] || { echo "build the blueprint_mpi_tests target first ($exe)" >&2; exit 1; }
 printf "%-12s %4s %14s %12s %12s %18s\n" model np "bytes/rank" "wall (s)" "cpu (s)" fingerprint
 for np in $(seq 1 "$max_np"); do
   best=""
   best_cpu=""
   for rep in 1 2 3; do
-    out=$(mpirun -np "$np" --oversubscribe --allow-run-as-root "$exe" "$model" \
+    out=$(mpirun -np "$np" --oversubscribe --allow-run-as-root "$exe" init_json "$model" \
           --mesh "dp=$np" --strategy fsdp --dtype bf16 --threads 1 --seed 1 --json)
     t=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["init_seconds_max"])' <<<"$out")
     fp=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])' <<<"$out")

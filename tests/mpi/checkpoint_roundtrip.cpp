@@ -17,7 +17,7 @@
 #include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/save_model.hpp>
 
-namespace {
+namespace mpi_checkpoint_roundtrip {
 
 using namespace blueprint;
 
@@ -73,9 +73,10 @@ void run_case(mpi_communicator& comm, const std::string& model, bool through_pla
   }
 }
 
-}  // namespace
+}  // namespace mpi_checkpoint_roundtrip
 
-int main(int argc, char** argv) {
+int checkpoint_roundtrip_main(int argc, char** argv) {
+  using namespace mpi_checkpoint_roundtrip;
   mpi_communicator comm(&argc, &argv);
   const std::string root = argc > 1 ? argv[1] : "/tmp/blueprint_mpi_checkpoint";
   if (comm.size() != 4) {

@@ -18,7 +18,7 @@
 #include <blueprint/runtime/mpi_communicator.hpp>
 #include <blueprint/runtime/registry.hpp>
 
-namespace {
+namespace mpi_init_json {
 
 using namespace blueprint;
 
@@ -149,9 +149,10 @@ int run(mpi_communicator& comm, const std::vector<std::string>& args) {
   return 0;
 }
 
-}  // namespace
+}  // namespace mpi_init_json
 
-int main(int argc, char** argv) {
+int init_json_main(int argc, char** argv) {
+  using namespace mpi_init_json;
   mpi_communicator comm(&argc, &argv);
   try {
     return run(comm, std::vector<std::string>(argv + 1, argv + argc));

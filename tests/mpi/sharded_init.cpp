@@ -21,7 +21,7 @@
 
 #include "../support/assemble.hpp"
 
-namespace {
+namespace mpi_sharded_init {
 
 using namespace blueprint;
 
@@ -90,9 +90,10 @@ void run_case(mpi_communicator& comm, const model_entry& entry, const mesh& m, s
   }
 }
 
-}  // namespace
+}  // namespace mpi_sharded_init
 
-int main(int argc, char** argv) {
+int sharded_init_main(int argc, char** argv) {
+  using namespace mpi_sharded_init;
   mpi_communicator comm(&argc, &argv);
   int cases = 0;
   try {

@@ -6,6 +6,8 @@
 // shard shape and packing limit. tests/gpu/test_gpu_load.cu then checks the device's bytes.
 #include <catch2/catch.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -22,13 +24,6 @@ using namespace blueprint;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("blueprint_transfers_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 struct packing {
   std::uint64_t capacity;
@@ -121,7 +116,7 @@ TEST_CASE("every source format casts to every dtype as the CPU loader casts",
 
 TEST_CASE("a whole-model load run as GPU transfers writes the CPU loader's bytes",
           "[checkpoint][scatter]") {
-  const fs::path dir = scratch("whole");
+  const fs::path dir = test::scratch_dir("load_transfers", "whole");
   // An f32 checkpoint of tiny-llama split over files; loaded into every dtype (casts) and
   // into f32 (plain copies).
   const dynamic_layout f32 = find_model("tiny-llama").make_layout(dtype_policy::f32(), {});
@@ -140,7 +135,7 @@ TEST_CASE("a whole-model load run as GPU transfers writes the CPU loader's bytes
 TEST_CASE("every rank of every shard shape loads through GPU transfers as on the CPU",
           "[checkpoint][scatter]") {
   for (const char* model : {"tiny-gpt2", "tiny-llama", "tiny-mixtral"}) {
-    const fs::path dir = scratch(std::string("plans_") + model);
+    const fs::path dir = test::scratch_dir("load_transfers", std::string("plans_") + model);
     const dynamic_layout bf16 = find_model(model).make_layout(dtype_policy::bf16(), {});
     (void)save(materialize(bf16, cpu{}, {.source = init{.seed = 8}}), dir.string());
     const checkpoint_files ckpt = open_checkpoint(dir.string());
@@ -171,7 +166,7 @@ TEST_CASE("missing tensors on the GPU path get the same fresh init", "[checkpoin
       "tiny-llama-1-layer",
       dsl::llama_config{
           .vocab = 128, .hidden = 64, .layers = 1, .heads = 4, .kv_heads = 2, .ffn = 96}>;
-  const fs::path dir = scratch("missing");
+  const fs::path dir = test::scratch_dir("load_transfers", "missing");
   (void)save(materialize(dynamic_layout_of(one_layer_t{}, dtype_policy::bf16()), cpu{},
                          {.source = init{.seed = 2}}),
              dir.string());
@@ -193,7 +188,7 @@ TEST_CASE("missing tensors on the GPU path get the same fresh init", "[checkpoin
 
 TEST_CASE("short rows share transfers: a column shard is not one transfer per row",
           "[checkpoint][scatter]") {
-  const fs::path dir = scratch("rows");
+  const fs::path dir = test::scratch_dir("load_transfers", "rows");
   const dynamic_layout l = find_model("tiny-llama").make_layout(dtype_policy::bf16(), {});
   (void)save(materialize(l, cpu{}, {.source = init{.seed = 1}}), dir.string());
   const checkpoint_files ckpt = open_checkpoint(dir.string());

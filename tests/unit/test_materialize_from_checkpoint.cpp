@@ -2,6 +2,8 @@
 // form of issue #6 — the arena is filled from a checkpoint instead of the init, in the same call.
 #include <catch2/catch.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -11,24 +13,11 @@
 using namespace blueprint;
 namespace fs = std::filesystem;
 
-namespace {
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("blueprint_test_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-bool same_bytes(const materialized_model& a, const materialized_model& b) {
-  return a.arena().size() == b.arena().size() &&
-         std::memcmp(a.arena().data(), b.arena().data(), a.arena().size()) == 0;
-}
-}  // namespace
-
 TEST_CASE("Materializing from a saved checkpoint gives the saved model's bytes",
           "[checkpoint][materialize]") {
   constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
   const materialized_model original = materialize(l, cpu{}, {.source = init{.seed = 5}});
-  const fs::path dir = fresh_dir("mfc_whole");
+  const fs::path dir = test::scratch_dir("materialize_from_checkpoint", "mfc_whole");
   (void)save(original, dir.string());
   // seed 99: ignored for tensors the checkpoint holds
   const materialized_model loaded =
@@ -36,14 +25,14 @@ TEST_CASE("Materializing from a saved checkpoint gives the saved model's bytes",
   CHECK(loaded.load_report() != nullptr);
   // inv_freq is a non-persistent buffer: not in the file, initialized with seed 99 — it does
   // not depend on the seed at all, so the whole arena matches.
-  CHECK(same_bytes(original, loaded));
+  CHECK(test::same_arena(original, loaded));
   CHECK(loaded.fingerprint() == original.fingerprint());
 }
 
 TEST_CASE("Materializing from a checkpoint that lacks tensors fails strictly, naming them",
           "[checkpoint][materialize]") {
   constexpr auto small = layout(models::tiny_llama, dtype_policy::f32());
-  const fs::path dir = fresh_dir("mfc_partial");
+  const fs::path dir = test::scratch_dir("materialize_from_checkpoint", "mfc_partial");
   {
     // A checkpoint of tiny-gpt2 has none of tiny-llama's names.
     const materialized_model other =
@@ -62,7 +51,7 @@ TEST_CASE("Missing tensors under init_missing get exactly a fresh init",
       "tiny-llama-1-layer",
       dsl::llama_config{
           .vocab = 128, .hidden = 64, .layers = 1, .heads = 4, .kv_heads = 2, .ffn = 96}>;
-  const fs::path dir = fresh_dir("mfc_missing");
+  const fs::path dir = test::scratch_dir("materialize_from_checkpoint", "mfc_missing");
   (void)save(
       materialize(layout(one_layer_t{}, dtype_policy::bf16()), cpu{}, {.source = init{.seed = 3}}),
       dir.string());
@@ -74,7 +63,7 @@ TEST_CASE("Missing tensors under init_missing get exactly a fresh init",
   REQUIRE(loaded.load_report() != nullptr);
   CHECK(loaded.load_report()->missing.size() == 9);  // layer 1's tensors
   const materialized_model fresh = materialize(l, cpu{}, {.source = init{.seed = 3}});
-  CHECK(same_bytes(loaded, fresh));
+  CHECK(test::same_arena(loaded, fresh));
 }
 
 TEST_CASE("Saving one rank's shard alone is refused, naming a tensor it lacks",
@@ -82,6 +71,7 @@ TEST_CASE("Saving one rank's shard alone is refused, naming a tensor it lacks",
   constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
   const auto p = plan(l, mesh{.pp = 2}, replicate);
   const materialized_model stage0 = materialize(p, 0, cpu{}, {.source = init{.seed = 3}});
-  CHECK_THROWS_WITH(save(stage0, fresh_dir("mfc_shard_alone").string()),
-                    Catch::Contains("one rank's shard") && Catch::Contains("model.layers.1."));
+  CHECK_THROWS_WITH(
+      save(stage0, test::scratch_dir("materialize_from_checkpoint", "mfc_shard_alone").string()),
+      Catch::Contains("one rank's shard") && Catch::Contains("model.layers.1."));
 }

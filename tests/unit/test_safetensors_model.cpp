@@ -2,6 +2,8 @@
 // a checkpoint source agree with fresh materializations, whole and sharded.
 #include <catch2/catch.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,26 +15,13 @@
 namespace fs = std::filesystem;
 using namespace blueprint;
 
-namespace {
-fs::path scratch(const std::string& name) {
-  const fs::path p = fs::path(BLUEPRINT_TEST_DATA_DIR) / "safetensors_model" / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-bool same_bytes(const materialized_model& a, const materialized_model& b) {
-  return a.arena().size() == b.arena().size() &&
-         std::memcmp(a.arena().data(), b.arena().data(), a.arena().size()) == 0;
-}
-}  // namespace
-
 TEST_CASE("a saved model loads into a skip-init model with the same bytes and fingerprint",
           "[checkpoint]") {
   const dynamic_layout l =
       find_model("tiny-mixtral").make_layout(dtype_policy::bf16().norms_in_f32(), {});
   const materialized_model original =
       materialize(l, cpu{.threads = 2}, {.source = init{.seed = 5}});
-  const fs::path dir = scratch("model_roundtrip");
+  const fs::path dir = test::scratch_dir("safetensors_model", "model_roundtrip");
   const save_report s = save(original, dir.string(), {.max_shard_size = 50_KB});
   CHECK(s.files.size() > 2);
   materialized_model target =
@@ -40,14 +29,14 @@ TEST_CASE("a saved model loads into a skip-init model with the same bytes and fi
   const load_report r = load(target, {.path = dir.string()});
   CHECK(r.clean());
   target.verify_coverage();  // every byte was written
-  CHECK(same_bytes(original, target));
+  CHECK(test::same_arena(original, target));
   CHECK(original.fingerprint() == target.fingerprint());
 }
 
 TEST_CASE("load gives missing tensors the model's own seed", "[checkpoint]") {
   const dynamic_layout l = find_model("tiny-llama").make_layout(dtype_policy::f32(), {});
   const materialized_model original = materialize(l, cpu{}, {.source = init{.seed = 11}});
-  const fs::path dir = scratch("model_partial");
+  const fs::path dir = test::scratch_dir("safetensors_model", "model_partial");
   (void)save(original, dir.string());
   // Drop one tensor by saving a model whose layout lacks it: rewrite the file without it.
   const safetensors_file f = open_safetensors((dir / "model.safetensors").string());
@@ -65,12 +54,12 @@ TEST_CASE("load gives missing tensors the model's own seed", "[checkpoint]") {
   materialized_model target = materialize(l, cpu{}, {.source = no_init{.seed = 11}});
   const load_report r = load(target, {.path = partial.string(), .missing = init_missing});
   REQUIRE(r.missing.size() == 1);
-  CHECK(same_bytes(original, target));
+  CHECK(test::same_arena(original, target));
 }
 
 TEST_CASE("a checkpoint source gives each rank exactly its fresh shard", "[checkpoint]") {
   const dynamic_layout l = find_model("tiny-llama").make_layout(dtype_policy::bf16(), {});
-  const fs::path dir = scratch("from_checkpoint");
+  const fs::path dir = test::scratch_dir("safetensors_model", "from_checkpoint");
   (void)save(materialize(l, cpu{}, {.source = init{.seed = 3}}), dir.string(),
              {.max_shard_size = 40_KB});
   const auto p = plan(l, mesh{.pp = 2, .tp = 2}, fsdp);
@@ -79,12 +68,12 @@ TEST_CASE("a checkpoint source gives each rank exactly its fresh shard", "[check
         p, rank, cpu{}, {.source = checkpoint{.path = dir.string(), .seed = 3}, .poison = true});
     REQUIRE(loaded.load_report() != nullptr);
     CHECK(loaded.load_report()->clean());
-    CHECK(same_bytes(loaded, materialize(p, rank, cpu{}, {.source = init{.seed = 3}})));
+    CHECK(test::same_arena(loaded, materialize(p, rank, cpu{}, {.source = init{.seed = 3}})));
   }
 }
 
 TEST_CASE("a checkpoint source reports key errors before it allocates", "[checkpoint]") {
-  const fs::path dir = scratch("key_error");
+  const fs::path dir = test::scratch_dir("safetensors_model", "key_error");
   (void)save(materialize(find_model("tiny-gpt2").make_layout(dtype_policy::f32(), {}), cpu{}),
              dir.string());
   const dynamic_layout llama = find_model("tiny-llama").make_layout(dtype_policy::f32(), {});
@@ -95,7 +84,7 @@ TEST_CASE("a checkpoint source reports key errors before it allocates", "[checkp
 TEST_CASE("a plan save writes each piece once and loads back as the whole model", "[checkpoint]") {
   const dynamic_layout l = find_model("tiny-gpt2").make_layout(dtype_policy::f16(), {});
   const auto p = plan(l, mesh{.dp = 2}, replicate);
-  const fs::path dir = scratch("plan_save");
+  const fs::path dir = test::scratch_dir("safetensors_model", "plan_save");
   single_process_communicator comm;  // rank 0 alone writes everything it holds (all of it)
   const materialized_model shard = materialize(p, 0, cpu{}, {.source = init{.seed = 9}});
   const save_report s = save(p, 0, shard, comm, dir.string());

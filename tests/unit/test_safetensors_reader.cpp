@@ -2,6 +2,8 @@
 // the file, the tensor and the offending value or byte offset.
 #include <catch2/catch.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -14,13 +16,6 @@ namespace fs = std::filesystem;
 using namespace blueprint;
 
 namespace {
-
-fs::path scratch_dir(const std::string& name) {
-  const fs::path p = fs::path(BLUEPRINT_TEST_DATA_DIR) / "safetensors_reader" / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 /// Writes 8-byte length (or `length_override`) + header + `data_bytes` bytes of data.
 std::string write_raw(const fs::path& path, const std::string& header, std::uint64_t data_bytes,
@@ -47,7 +42,7 @@ using Catch::Matchers::Contains;
 }  // namespace
 
 TEST_CASE("a well-formed file opens and its tensors are sorted by offset", "[safetensors]") {
-  const fs::path d = scratch_dir("good");
+  const fs::path d = test::scratch_dir("safetensors_reader", "good");
   const std::string f = write_raw(
       d / "x.safetensors",
       R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]},"__metadata__":{"format":"pt"}})",
@@ -63,14 +58,14 @@ TEST_CASE("a well-formed file opens and its tensors are sorted by offset", "[saf
 }
 
 TEST_CASE("a file shorter than the 8-byte length is rejected", "[safetensors]") {
-  const fs::path p = scratch_dir("tiny") / "x.safetensors";
+  const fs::path p = test::scratch_dir("safetensors_reader", "tiny") / "x.safetensors";
   std::ofstream(p, std::ios::binary) << "abc";
   const std::string e = error_of(p.string());
   CHECK_THAT(e, Contains(p.string()) && Contains("too small") && Contains("byte offset 0"));
 }
 
 TEST_CASE("a truncated file (data shorter than the header declares) is rejected", "[safetensors]") {
-  const fs::path d = scratch_dir("truncated");
+  const fs::path d = test::scratch_dir("safetensors_reader", "truncated");
   const std::string f = write_raw(d / "x.safetensors",
                                   R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 10);
   const std::string e = error_of(f);
@@ -79,14 +74,14 @@ TEST_CASE("a truncated file (data shorter than the header declares) is rejected"
 }
 
 TEST_CASE("a header length beyond the end of the file is rejected", "[safetensors]") {
-  const fs::path d = scratch_dir("header_beyond");
+  const fs::path d = test::scratch_dir("safetensors_reader", "header_beyond");
   const std::string f = write_raw(d / "x.safetensors", "{}", 0, 4096);
   CHECK_THAT(error_of(f),
              Contains(f) && Contains("header length 4096") && Contains("beyond the end"));
 }
 
 TEST_CASE("a header larger than the cap is rejected before it is read", "[safetensors]") {
-  const fs::path d = scratch_dir("header_cap");
+  const fs::path d = test::scratch_dir("safetensors_reader", "header_cap");
   const std::string f = write_raw(d / "x.safetensors", "{}", 0, 200'000'000);
   CHECK_THAT(error_of(f), Contains(f) && Contains("200000000") && Contains("exceeds the limit"));
   const std::string g = write_raw(d / "y.safetensors", std::string(64, ' ') + "{}", 0);
@@ -95,7 +90,7 @@ TEST_CASE("a header larger than the cap is rejected before it is read", "[safete
 }
 
 TEST_CASE("a header that is not JSON is rejected with the offset of the fault", "[safetensors]") {
-  const fs::path d = scratch_dir("bad_json");
+  const fs::path d = test::scratch_dir("safetensors_reader", "bad_json");
   const std::string f = write_raw(d / "x.safetensors", R"({"w":{"dtype":"F32",)", 0);
   CHECK_THAT(error_of(f), Contains(f) && Contains("not valid JSON") && Contains("byte offset"));
   const std::string g = write_raw(d / "y.safetensors", "[1, 2]  ", 0);
@@ -105,14 +100,14 @@ TEST_CASE("a header that is not JSON is rejected with the offset of the fault", 
 }
 
 TEST_CASE("an unknown dtype is rejected naming the tensor and the dtype", "[safetensors]") {
-  const fs::path d = scratch_dir("unknown_dtype");
+  const fs::path d = test::scratch_dir("safetensors_reader", "unknown_dtype");
   const std::string f =
       write_raw(d / "x.safetensors", R"({"w":{"dtype":"F4","shape":[2],"data_offsets":[0,1]}})", 1);
   CHECK_THAT(error_of(f), Contains(f) && Contains("tensor 'w'") && Contains("unknown dtype 'F4'"));
 }
 
 TEST_CASE("a shape whose byte count differs from the data range is rejected", "[safetensors]") {
-  const fs::path d = scratch_dir("size_mismatch");
+  const fs::path d = test::scratch_dir("safetensors_reader", "size_mismatch");
   const std::string f = write_raw(
       d / "x.safetensors", R"({"w":{"dtype":"BF16","shape":[3,2],"data_offsets":[0,8]}})", 8);
   CHECK_THAT(error_of(f), Contains(f) && Contains("tensor 'w'") && Contains("[3, 2]") &&
@@ -121,7 +116,7 @@ TEST_CASE("a shape whose byte count differs from the data range is rejected", "[
 }
 
 TEST_CASE("a shape whose element or byte count overflows 64 bits is rejected", "[safetensors]") {
-  const fs::path d = scratch_dir("overflow");
+  const fs::path d = test::scratch_dir("safetensors_reader", "overflow");
   const std::string f = write_raw(
       d / "x.safetensors",
       R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,2],"data_offsets":[0,4]}})", 4);
@@ -134,7 +129,7 @@ TEST_CASE("a shape whose element or byte count overflows 64 bits is rejected", "
 }
 
 TEST_CASE("data offsets beyond the data region are rejected", "[safetensors]") {
-  const fs::path d = scratch_dir("out_of_bounds");
+  const fs::path d = test::scratch_dir("safetensors_reader", "out_of_bounds");
   const std::string f = write_raw(
       d / "x.safetensors",
       R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})",
@@ -147,14 +142,14 @@ TEST_CASE("data offsets beyond the data region are rejected", "[safetensors]") {
 }
 
 TEST_CASE("data offsets that end before they begin are rejected", "[safetensors]") {
-  const fs::path d = scratch_dir("reversed");
+  const fs::path d = test::scratch_dir("safetensors_reader", "reversed");
   const std::string f =
       write_raw(d / "x.safetensors", R"({"w":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}})", 4);
   CHECK_THAT(error_of(f), Contains("tensor 'w'") && Contains("end before they begin"));
 }
 
 TEST_CASE("overlapping tensors are rejected naming both", "[safetensors]") {
-  const fs::path d = scratch_dir("overlap");
+  const fs::path d = test::scratch_dir("safetensors_reader", "overlap");
   const std::string f = write_raw(
       d / "x.safetensors",
       R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}})",
@@ -165,7 +160,7 @@ TEST_CASE("overlapping tensors are rejected naming both", "[safetensors]") {
 
 TEST_CASE("a gap in the data region is rejected (the reference reader requires full coverage)",
           "[safetensors]") {
-  const fs::path d = scratch_dir("gap");
+  const fs::path d = test::scratch_dir("safetensors_reader", "gap");
   const std::string f = write_raw(
       d / "x.safetensors",
       R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}})",
@@ -178,7 +173,7 @@ TEST_CASE("a gap in the data region is rejected (the reference reader requires f
 }
 
 TEST_CASE("a malformed entry is rejected naming the tensor", "[safetensors]") {
-  const fs::path d = scratch_dir("malformed_entry");
+  const fs::path d = test::scratch_dir("safetensors_reader", "malformed_entry");
   CHECK_THAT(error_of(write_raw(d / "a.safetensors", R"({"w":{"dtype":"F32","shape":[1]}})", 0)),
              Contains("tensor 'w'") && Contains("data_offsets"));
   CHECK_THAT(error_of(write_raw(d / "b.safetensors",
@@ -189,7 +184,7 @@ TEST_CASE("a malformed entry is rejected naming the tensor", "[safetensors]") {
 }
 
 TEST_CASE("an index naming a file that does not exist is rejected", "[safetensors]") {
-  const fs::path d = scratch_dir("index_missing_file");
+  const fs::path d = test::scratch_dir("safetensors_reader", "index_missing_file");
   write_raw(d / "model-00001-of-00002.safetensors",
             R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 2);
   std::ofstream(d / "model.safetensors.index.json")
@@ -201,7 +196,7 @@ TEST_CASE("an index naming a file that does not exist is rejected", "[safetensor
 
 TEST_CASE("an index assigning a tensor to a file that does not hold it is rejected",
           "[safetensors]") {
-  const fs::path d = scratch_dir("index_wrong_file");
+  const fs::path d = test::scratch_dir("safetensors_reader", "index_wrong_file");
   write_raw(d / "model-00001-of-00002.safetensors",
             R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 2);
   write_raw(d / "model-00002-of-00002.safetensors",
@@ -215,7 +210,7 @@ TEST_CASE("an index assigning a tensor to a file that does not hold it is reject
 
 TEST_CASE("an index that is not JSON, or names a path outside its directory, is rejected",
           "[safetensors]") {
-  const fs::path d = scratch_dir("index_bad");
+  const fs::path d = test::scratch_dir("safetensors_reader", "index_bad");
   std::ofstream(d / "model.safetensors.index.json") << R"({"weight_map": )";
   CHECK_THAT(error_of(d.string()), Contains("index.json") && Contains("not valid JSON"));
   std::ofstream(d / "model.safetensors.index.json") << R"({"weight_map":{"a":"../x.safetensors"}})";
@@ -223,16 +218,16 @@ TEST_CASE("an index that is not JSON, or names a path outside its directory, is 
 }
 
 TEST_CASE("a directory with both a single file and an index is rejected", "[safetensors]") {
-  const fs::path d = scratch_dir("both");
+  const fs::path d = test::scratch_dir("safetensors_reader", "both");
   write_raw(d / "model.safetensors", "{}      ", 0);
   std::ofstream(d / "model.safetensors.index.json") << R"({"weight_map":{}})";
   CHECK_THAT(error_of(d.string()), Contains(d.string()) && Contains("both"));
-  const fs::path e = scratch_dir("neither");
+  const fs::path e = test::scratch_dir("safetensors_reader", "neither");
   CHECK_THAT(error_of(e.string()), Contains("neither"));
 }
 
 TEST_CASE("an index whose total_size disagrees is accepted with a warning", "[safetensors]") {
-  const fs::path d = scratch_dir("index_total_size");
+  const fs::path d = test::scratch_dir("safetensors_reader", "index_total_size");
   write_raw(d / "model-00001-of-00001.safetensors",
             R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 2);
   std::ofstream(d / "model.safetensors.index.json")
@@ -259,7 +254,7 @@ TEST_CASE("a written header is padded to 8 bytes with spaces and parses back", "
 TEST_CASE(
     "a number beyond 64 bits in the header is rejected, not thrown through (found by fuzzing)",
     "[safetensors]") {
-  const fs::path d = scratch_dir("number_overflow");
+  const fs::path d = test::scratch_dir("safetensors_reader", "number_overflow");
   const std::string f =
       write_raw(d / "x.safetensors",
                 R"({"w":{"dtype":"F32","shape":[969e294967229],"data_offsets":[0,4]}})", 4);

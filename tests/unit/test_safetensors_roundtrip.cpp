@@ -3,6 +3,8 @@
 // fill_segment_range, the materializers' own inner loop.
 #include <catch2/catch.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <atomic>
 #include <barrier>
 #include <cstring>
@@ -27,13 +29,6 @@ using Catch::Matchers::Contains;
 namespace {
 
 constexpr std::uint64_t seed = 1234;
-
-fs::path scratch(const std::string& name) {
-  const fs::path p = fs::path(BLUEPRINT_TEST_DATA_DIR) / "safetensors_roundtrip" / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 dynamic_layout model_layout(std::string_view model, dtype t) {
   return find_model(model).make_layout(dtype_policy::uniform(t), {});
@@ -159,7 +154,8 @@ TEST_CASE("save then load gives back the arena bit for bit, every tiny model and
       const dynamic_layout l = model_layout(model, t);
       const program p = program_of(l);
       const std::vector<std::byte> a = fresh(p);
-      const fs::path dir = scratch(std::string(model) + "_" + std::string(dtype_name(t)));
+      const fs::path dir = test::scratch_dir("safetensors_roundtrip",
+                                             std::string(model) + "_" + std::string(dtype_name(t)));
       const save_report s = save_arena(l, p, a, dir.string());
       CHECK(s.files == std::vector<std::string>{"model.safetensors"});
       std::vector<std::byte> b = poisoned(p);
@@ -174,7 +170,7 @@ TEST_CASE("a saved file is a valid safetensors file with HF names, shapes, dtype
           "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-gpt2", dtype::bf16);
   const program p = program_of(l);
-  const fs::path dir = scratch("format");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "format");
   (void)save_arena(l, p, fresh(p), dir.string());
   const safetensors_file f = open_safetensors((dir / "model.safetensors").string());
   CHECK(f.header.metadata.at("format") == "pt");
@@ -193,7 +189,7 @@ TEST_CASE("an f32 checkpoint loaded into any dtype equals a fresh init in that d
           "[checkpoint]") {
   const dynamic_layout l32 = model_layout("tiny-llama", dtype::f32);
   const program p32 = program_of(l32);
-  const fs::path dir = scratch("cast_from_f32");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "cast_from_f32");
   (void)save_arena(l32, p32, fresh(p32), dir.string());
   for (dtype t : all_dtypes) {
     INFO(dtype_name(t));
@@ -212,7 +208,8 @@ TEST_CASE("every dtype pair casts through float exactly as cast.hpp does", "[che
     const dynamic_layout lf = model_layout("tiny-mixtral", from);
     const program pf = program_of(lf);
     const std::vector<std::byte> af = fresh(pf);
-    const fs::path dir = scratch("cast_pairs_" + std::string(dtype_name(from)));
+    const fs::path dir =
+        test::scratch_dir("safetensors_roundtrip", "cast_pairs_" + std::string(dtype_name(from)));
     (void)save_arena(lf, pf, af, dir.string());
     for (dtype to : all_dtypes) {
       INFO(dtype_name(from) << " -> " << dtype_name(to));
@@ -230,7 +227,7 @@ TEST_CASE("every dtype pair casts through float exactly as cast.hpp does", "[che
 TEST_CASE("a staging buffer smaller than a tensor still loads every byte", "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-llama", dtype::bf16);
   const program p = program_of(l);
-  const fs::path dir = scratch("small_staging");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "small_staging");
   const dynamic_layout l32 = model_layout("tiny-llama", dtype::f32);
   (void)save_arena(l32, program_of(l32), fresh(program_of(l32)), dir.string());
   for (unsigned threads : {1u, 3u}) {
@@ -251,7 +248,7 @@ TEST_CASE("a staging buffer smaller than a tensor still loads every byte", "[che
 TEST_CASE("sharded programs (tp, fsdp, zero3, pp) read their own slices of a single file",
           "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-llama", dtype::bf16);
-  const fs::path dir = scratch("shard_loads");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "shard_loads");
   (void)save_arena(l, program_of(l), fresh(program_of(l)), dir.string());
   const std::vector<std::pair<mesh, strategy>> cases = {
       {mesh{.tp = 2}, replicate},
@@ -277,7 +274,7 @@ TEST_CASE("sharded programs (tp, fsdp, zero3, pp) read their own slices of a sin
 TEST_CASE("a partial checkpoint with init_missing equals a fresh init exactly", "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-llama", dtype::bf16);
   const program p = program_of(l);
-  const fs::path dir = scratch("partial");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "partial");
   (void)save_arena(l, p, fresh(p), dir.string());
   const std::string partial = (dir / "partial.safetensors").string();
   write_subset((dir / "model.safetensors").string(), partial,
@@ -302,7 +299,7 @@ TEST_CASE("a partial checkpoint with init_missing equals a fresh init exactly", 
 
 TEST_CASE("a partial checkpoint loads into sharded programs with init_missing", "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-mixtral", dtype::f32);
-  const fs::path dir = scratch("partial_sharded");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "partial_sharded");
   (void)save_arena(l, program_of(l), fresh(program_of(l)), dir.string());
   const std::string partial = (dir / "partial.safetensors").string();
   write_subset(
@@ -324,7 +321,7 @@ TEST_CASE("a strict load lists missing, unexpected and mismatched tensors with b
           "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-llama", dtype::f32);
   const program p = program_of(l);
-  const fs::path dir = scratch("strict");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "strict");
   (void)save_arena(l, p, fresh(p), dir.string());
   const std::string bad = (dir / "bad.safetensors").string();
   write_subset((dir / "model.safetensors").string(), bad,
@@ -365,7 +362,7 @@ TEST_CASE("a tied tensor loads once: omitted, present and equal, or only under i
           "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-gpt2", dtype::f32);
   const program p = program_of(l);
-  const fs::path dir = scratch("tied");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "tied");
   const std::vector<std::byte> a = fresh(p);
   (void)save_arena(l, p, a, dir.string());
   const std::string src = (dir / "model.safetensors").string();
@@ -396,7 +393,7 @@ TEST_CASE("a tied tensor loads once: omitted, present and equal, or only under i
 TEST_CASE("non-persistent buffers are never expected and always initialized", "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-llama", dtype::f32);
   const program p = program_of(l);
-  const fs::path dir = scratch("buffers");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "buffers");
   (void)save_arena(l, p, fresh(p), dir.string());
   // Saved files do not hold it.
   CHECK(open_safetensors((dir / "model.safetensors").string())
@@ -420,7 +417,7 @@ TEST_CASE(
   const dynamic_layout l = model_layout("tiny-mixtral", dtype::bf16);
   const program p = program_of(l);
   const std::vector<std::byte> a = fresh(p);
-  const fs::path dir = scratch("sharded");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "sharded");
   const save_report s = save_arena(l, p, a, dir.string(), {.max_shard_size = 40_KB});
   REQUIRE(s.files.size() > 3);
   CHECK(s.files.back() == "model.safetensors.index.json");
@@ -446,7 +443,7 @@ TEST_CASE("re-saving into a directory replaces the old checkpoint and removes it
           "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-llama", dtype::bf16);
   const program p = program_of(l);
-  const fs::path dir = scratch("resave");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "resave");
   (void)save_arena(l, p, fresh(p), dir.string(), {.max_shard_size = 20_KB});
   CHECK(fs::exists(dir / "model.safetensors.index.json"));
   (void)save_arena(l, p, fresh(p, 99), dir.string());
@@ -466,7 +463,8 @@ TEST_CASE("ranks save their own slices without a gather and the result loads as 
                                               {mesh{.pp = 2, .dp = 2}, fsdp},
                                               {mesh{.dp = 4}, zero3}}) {
     INFO(to_string(m) << " " << strategy_name(s));
-    const fs::path dir = scratch("ranks_" + std::string(strategy_name(s)));
+    const fs::path dir =
+        test::scratch_dir("safetensors_roundtrip", "ranks_" + std::string(strategy_name(s)));
     thread_world world(static_cast<int>(m.world_size()));
     std::vector<std::thread> ranks;
     for (std::uint32_t r = 0; r < m.world_size(); ++r) {
@@ -486,7 +484,7 @@ TEST_CASE("ranks save their own slices without a gather and the result loads as 
 
 TEST_CASE("a save that fails on one rank leaves no checkpoint behind", "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-llama", dtype::bf16);
-  const fs::path dir = scratch("failed_save");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "failed_save");
   const mesh m{.tp = 2};
   thread_world world(2);
   std::atomic<int> thrown{0};
@@ -513,7 +511,7 @@ TEST_CASE("dtype auto takes each tensor's dtype from the checkpoint", "[checkpoi
   const dynamic_layout mixed =
       find_model("tiny-llama").make_layout(dtype_policy::bf16().norms_in_f32(), {});
   const program p = program_of(mixed);
-  const fs::path dir = scratch("auto");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "auto");
   (void)save_arena(mixed, p, fresh(p), dir.string());
   const checkpoint_files c = open_checkpoint(dir.string());
   const dtype_policy policy = checkpoint_dtype_policy(model_layout("tiny-llama", dtype::f32), c);
@@ -528,7 +526,7 @@ TEST_CASE("dtype auto takes each tensor's dtype from the checkpoint", "[checkpoi
 TEST_CASE("the progress callback sees the load advance and can cancel it", "[checkpoint]") {
   const dynamic_layout l = model_layout("tiny-llama", dtype::f32);
   const program p = program_of(l);
-  const fs::path dir = scratch("progress");
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "progress");
   (void)save_arena(l, p, fresh(p), dir.string());
   std::vector<float> seen;
   checkpoint o;

@@ -17,8 +17,36 @@
 #define BLUEPRINT_INLINE inline __attribute__((always_inline))
 #endif
 
+// Before a host/device dispatch template that calls its function argument (with_dtype): a
+// kernel's lambdas are __device__ (and implicitly constexpr), which nvcc 13 refuses to call from
+// a __host__ __device__ function unless the execution-space check is disabled for it.
+#if defined(__CUDACC__)
+#define BLUEPRINT_HD_DISPATCH _Pragma("nv_exec_check_disable")
+#else
+#define BLUEPRINT_HD_DISPATCH
+#endif
+
 #if defined(__CUDA_ARCH__)
 #define BLUEPRINT_ON_DEVICE 1
 #else
 #define BLUEPRINT_ON_DEVICE 0
+#endif
+
+// The CPU fill loops are compiled for AVX2+FMA and AVX-512 too and chosen at run time
+// (kernels/x86/simd.hpp) on x86-64 g++ host builds; elsewhere only the portable path exists.
+#if !defined(__CUDACC__) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BLUEPRINT_FILL_X86_DISPATCH 1
+#else
+#define BLUEPRINT_FILL_X86_DISPATCH 0
+#endif
+
+// The host entry points of the fill loops (fill.hpp): inline in a header-only build; with
+// BLUEPRINT_PRECOMPILED_KERNELS, defined once in the precompiled_kernels library.
+#if !defined(BLUEPRINT_PRECOMPILED_KERNELS)
+#define BLUEPRINT_PRECOMPILED_KERNELS 0
+#endif
+#if defined(BLUEPRINT_DEFINE_PRECOMPILED_KERNELS)
+#define BLUEPRINT_KERNEL_ENTRY
+#else
+#define BLUEPRINT_KERNEL_ENTRY BLUEPRINT_HD inline
 #endif

@@ -43,8 +43,9 @@ struct dtype_constant {
 /// Calls f(dtype_constant<d>{}) with `d` as a compile-time constant: the one switch from a
 /// run-time dtype to the typed code of every kernel and loop.
 ///   with_dtype(seg.type, [&](auto tag) { fill_typed<decltype(tag)::value>(...); });
+BLUEPRINT_HD_DISPATCH
 template <class F>
-BLUEPRINT_HD BLUEPRINT_INLINE constexpr decltype(auto) with_dtype(dtype d, F&& f) {
+BLUEPRINT_HD BLUEPRINT_INLINE decltype(auto) with_dtype(dtype d, F&& f) {
   switch (d) {
     case dtype::f32:
       return f(dtype_constant<dtype::f32>{});

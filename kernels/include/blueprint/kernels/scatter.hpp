@@ -101,8 +101,9 @@ struct source_format_constant {
 
 /// Calls f(source_format_constant<s>{}): the one switch from a run-time source format to typed
 /// code (as with_dtype in dtype.hpp).
+BLUEPRINT_HD_DISPATCH
 template <class F>
-BLUEPRINT_HD BLUEPRINT_INLINE constexpr decltype(auto) with_source_format(source_format s, F&& f) {
+BLUEPRINT_HD BLUEPRINT_INLINE decltype(auto) with_source_format(source_format s, F&& f) {
   switch (s) {
     case source_format::f64:
       return f(source_format_constant<source_format::f64>{});
