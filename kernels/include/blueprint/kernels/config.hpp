@@ -40,13 +40,3 @@
 #define BLUEPRINT_FILL_X86_DISPATCH 0
 #endif
 
-// The host entry points of the fill loops (fill.hpp): inline in a header-only build; with
-// BLUEPRINT_PRECOMPILED_KERNELS, defined once in the precompiled_kernels library.
-#if !defined(BLUEPRINT_PRECOMPILED_KERNELS)
-#define BLUEPRINT_PRECOMPILED_KERNELS 0
-#endif
-#if defined(BLUEPRINT_DEFINE_PRECOMPILED_KERNELS)
-#define BLUEPRINT_KERNEL_ENTRY
-#else
-#define BLUEPRINT_KERNEL_ENTRY BLUEPRINT_HD inline
-#endif

@@ -382,25 +382,13 @@ segment_fingerprint_avx512(const segment& seg, std::uint64_t k_begin, std::uint6
 
 }  // namespace detail
 
-// The two host entry points are the bulk of the compile time of every translation unit that
-// materializes (the loops compiled three times, for each x86 ISA). A build that defines
-// BLUEPRINT_PRECOMPILED_KERNELS (CMake: link blueprint::precompiled_kernels) compiles them
-// once, in that library (kernels/src/precompiled_kernels.cpp), and sees declarations here; the
-// device code of .cu files always has the definitions.
-#if BLUEPRINT_PRECOMPILED_KERNELS && !defined(__CUDACC__) && \
-    !defined(BLUEPRINT_DEFINE_PRECOMPILED_KERNELS)
-void fill_segment_range(const segment& seg, std::uint64_t seed, std::uint64_t k_begin,
-                        std::uint64_t k_end, std::byte* arena);
-[[nodiscard]] std::uint64_t segment_fingerprint(const segment& seg, std::uint64_t k_begin,
-                                                std::uint64_t k_end, const std::byte* arena);
-#else
 /// Computes, casts and stores local elements [k_begin, k_end) of `seg` into the arena.
 /// Padding segments store zeros. Each element's bits equal
 /// `to_storage<seg.type>(sample_element(seg.init, seed, seg.tensor_id, seg.global_index(k)))`.
 /// @pre k_begin <= k_end <= seg.count; the segment lies inside the arena; is_concrete(seg.init)
-BLUEPRINT_KERNEL_ENTRY void fill_segment_range(const segment& seg, std::uint64_t seed,
-                                               std::uint64_t k_begin, std::uint64_t k_end,
-                                               std::byte* arena) {
+BLUEPRINT_HD inline void fill_segment_range(const segment& seg, std::uint64_t seed,
+                                            std::uint64_t k_begin, std::uint64_t k_end,
+                                            std::byte* arena) {
 #if BLUEPRINT_FILL_X86_DISPATCH
   switch (detail::host_isa_level()) {
     case 2:
@@ -420,10 +408,10 @@ BLUEPRINT_KERNEL_ENTRY void fill_segment_range(const segment& seg, std::uint64_t
 /// elements [k_begin, k_end) of `seg`, reading the stored bits from the arena. Padding: 0.
 /// The seed does not enter: the fingerprint is of the bytes, whatever produced them.
 /// @pre k_begin <= k_end <= seg.count; the segment lies inside the arena
-[[nodiscard]] BLUEPRINT_KERNEL_ENTRY std::uint64_t segment_fingerprint(const segment& seg,
-                                                                       std::uint64_t k_begin,
-                                                                       std::uint64_t k_end,
-                                                                       const std::byte* arena) {
+[[nodiscard]] BLUEPRINT_HD inline std::uint64_t segment_fingerprint(const segment& seg,
+                                                                    std::uint64_t k_begin,
+                                                                    std::uint64_t k_end,
+                                                                    const std::byte* arena) {
 #if BLUEPRINT_FILL_X86_DISPATCH
   switch (detail::host_isa_level()) {
     case 2:
@@ -436,8 +424,6 @@ BLUEPRINT_KERNEL_ENTRY void fill_segment_range(const segment& seg, std::uint64_t
 #endif
   return detail::segment_fingerprint_portable(seg, k_begin, k_end, arena);
 }
-
-#endif
 
 /// The whole segment.
 [[nodiscard]] BLUEPRINT_HD inline std::uint64_t segment_fingerprint(const segment& seg,
