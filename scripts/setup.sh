@@ -6,7 +6,7 @@ set -euo pipefail
 
 debian_packages=(
   cmake g++ make ccache
-  libboost-dev catch2 libbenchmark-dev nlohmann-json3-dev
+  libboost-dev catch2 libbenchmark-dev nlohmann-json3-dev libcli11-dev
   libopenmpi-dev openmpi-bin
   python3 python3-pip
 )

@@ -1,50 +1,76 @@
-// The `blueprint` command: subcommands register themselves here, so each lives in its own file.
+// The `blueprint` command: argument parsing with CLI11, the options every subcommand shares,
+// and the registry of subcommands (each in its own cmd_*.cpp, registering itself).
+//
+// A subcommand file is arguments -> one library call -> print: the parsing of dtypes, meshes,
+// strategies, init schemes, missing policies, roles and stage lists lives in the library next
+// to the types it produces; what stays here is the text of byte sizes and the printing.
 #pragma once
+
+#include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
-#include <stdexcept>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <blueprint/kernels/dtype.hpp>
+#include <blueprint/codegen/dtype_policy.hpp>
+#include <blueprint/codegen/layout.hpp>
+#include <blueprint/codegen/mesh.hpp>
+#include <blueprint/codegen/plan_options.hpp>
+#include <blueprint/runtime/model_entry.hpp>
 
 namespace blueprint::cli {
 
-/// Parsed command line: positionals and `--key value` / `--key=value` / `--flag` options.
-class arguments {
- public:
-  arguments(std::vector<std::string> args, std::vector<std::string> flags_without_value);
-
-  [[nodiscard]] const std::vector<std::string>& positionals() const { return positionals_; }
-  [[nodiscard]] std::string positional(std::size_t i, std::string_view what) const;
-  [[nodiscard]] bool flag(std::string_view name) const {
-    return options_.count(std::string(name)) != 0;
-  }
-  [[nodiscard]] std::optional<std::string> option(std::string_view name) const;
-  [[nodiscard]] std::string option_or(std::string_view name, std::string fallback) const;
-  [[nodiscard]] std::uint64_t uint_or(std::string_view name, std::uint64_t fallback) const;
-  [[nodiscard]] dtype dtype_or(std::string_view name, dtype fallback) const;
-  /// Throws if an option was given that the command does not know.
-  void expect_only(std::initializer_list<std::string_view> known) const;
-
- private:
-  std::vector<std::string> positionals_;
-  std::map<std::string, std::string, std::less<>> options_;
-};
-
+/// A subcommand: `setup` adds it to the application, with a callback that sets `exit_code`.
 struct command {
   std::string_view name;
-  std::string_view usage;    // "inspect MODEL [--dtype bf16] [--json]"
-  std::string_view summary;  // one line
-  int (*run)(const std::vector<std::string>& args);
+  void (*setup)(CLI::App& app, int& exit_code);
 };
-
 /// Registers a subcommand; call from a namespace-scope initializer in the command's file.
 bool register_command(command c);
-const std::map<std::string_view, command>& commands();
+[[nodiscard]] const std::vector<command>& commands();
+
+/// The built-in models (models.cpp: the one translation unit that compiles the table).
+[[nodiscard]] std::span<const model_entry> builtin_model_table();
+/// @throws std::invalid_argument listing the built-in names
+[[nodiscard]] const model_entry& find_builtin(std::string_view name);
+
+/// --dtype, --norms-f32, --init, --alignment: what a layout is made with.
+struct layout_args {
+  std::string dtype;
+  bool norms_f32 = false;
+  std::string init = "declared";
+  std::uint64_t alignment = 256;
+
+  /// @param dtype_default the subcommand's default ("auto" allowed where `allow_auto`)
+  void add_to(CLI::App& app, std::string dtype_default, bool allow_auto = false);
+  /// True when --dtype is "auto": the checkpoint's dtypes.
+  [[nodiscard]] bool automatic() const { return dtype == "auto"; }
+  /// @throws std::invalid_argument for an unknown dtype
+  [[nodiscard]] dtype_policy policy() const;
+  /// @throws std::invalid_argument for a bad scheme or alignment
+  [[nodiscard]] layout_options options() const;
+};
+
+/// --mesh, --strategy, --pad-vocab, --head-dim, --stages, --role: the same on every subcommand
+/// that takes a mesh, with one default strategy (fsdp).
+struct plan_args {
+  std::string mesh = "dp=1";
+  std::string strategy = "fsdp";
+  bool pad_vocab = false;
+  std::uint64_t head_dim = 0;
+  std::string stages;
+  std::vector<std::string> roles;
+
+  void add_to(CLI::App& app);
+  /// True when --mesh was given.
+  [[nodiscard]] bool given(const CLI::App& app) const { return app.count("--mesh") != 0; }
+  [[nodiscard]] blueprint::mesh parsed_mesh() const;
+  [[nodiscard]] blueprint::strategy parsed_strategy() const;
+  [[nodiscard]] plan_options options() const;
+};
 
 }  // namespace blueprint::cli

@@ -19,7 +19,6 @@
 
 #include <blueprint/codegen/plan.hpp>
 #include <blueprint/runtime/materialize.hpp>
-#include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/save_model.hpp>
 
 #if BLUEPRINT_HAVE_MPI
@@ -33,27 +32,37 @@
 namespace blueprint::cli {
 namespace {
 
+struct checkpoint_args {
+  std::string model, in, out;  // CKPT is `in`
+  layout_args shape;
+  plan_args mesh;
+  std::optional<std::uint32_t> rank;
+  std::string missing = "error";
+  std::uint64_t seed = 0;
+  std::string staging = "256MiB";
+  unsigned threads = 0;
+  std::string max_shard_size = "5GB";
+  bool json = false;
+};
+
 /// The layout for `--dtype` (or the checkpoint's dtypes for `auto`).
-dynamic_layout layout_for(const model_entry& m, const arguments& args, const std::string& ckpt) {
-  const std::string d = args.option_or("dtype", "auto");
-  if (d == "auto") {
+dynamic_layout layout_for(const model_entry& m, const layout_args& shape, const std::string& ckpt) {
+  if (shape.automatic()) {
     const checkpoint_files c = open_checkpoint(ckpt);
-    return m.make_layout(checkpoint_dtype_policy(m.make_layout(dtype_policy::f32(), {}), c), {});
+    return m.make_layout(checkpoint_dtype_policy(m.make_layout(dtype_policy::f32(), {}), c),
+                         shape.options());
   }
-  dtype_policy policy = dtype_policy::uniform(args.dtype_or("dtype", dtype::bf16));
-  if (args.flag("norms-f32")) policy = policy.norms_in_f32();
-  return m.make_layout(policy, {});
+  return m.make_layout(shape.policy(), shape.options());
 }
 
-checkpoint load_options_from(const arguments& args, bool show_progress) {
+/// The checkpoint source of the options, with a progress bar on stderr when asked.
+checkpoint source_from(const checkpoint_args& a, const std::string& path, bool show_progress) {
   checkpoint o;
-  const std::string missing = args.option_or("missing", "error");
-  if (missing == "init")
-    o.missing = init_missing;
-  else if (missing != "error")
-    throw std::invalid_argument("--missing must be 'error' or 'init'");
-  if (const auto s = args.option("staging")) o.staging_bytes = parse_byte_size(*s);
-  o.threads = static_cast<unsigned>(args.uint_or("threads", 0));
+  o.path = path;
+  o.missing = parse_missing_policy(a.missing);
+  o.seed = a.seed;
+  o.staging_bytes = parse_byte_size(a.staging);
+  o.threads = a.threads;
   if (show_progress) {
     o.progress = [last = -1](float f) mutable {
       const int pct = static_cast<int>(f * 100.0f);
@@ -72,8 +81,8 @@ checkpoint load_options_from(const arguments& args, bool show_progress) {
 
 /// Under mpirun with a mesh (and no --rank), one process per rank: the MPI communicator.
 /// Returns null when this process loads a single rank by itself.
-std::unique_ptr<communicator> mesh_communicator(const arguments& args, const mesh& msh) {
-  if (!args.option("mesh") || args.option("rank") || msh.world_size() == 1) return nullptr;
+std::unique_ptr<communicator> mesh_communicator(const checkpoint_args& a, const mesh& msh) {
+  if (a.rank || msh.world_size() == 1) return nullptr;
 #if BLUEPRINT_HAVE_MPI
   auto comm = std::make_unique<mpi_communicator>();
   if (static_cast<std::uint32_t>(comm->size()) != msh.world_size())
@@ -88,28 +97,23 @@ std::unique_ptr<communicator> mesh_communicator(const arguments& args, const mes
 #endif
 }
 
-int run_load(const std::vector<std::string>& raw) {
-  const arguments args(raw, {"json", "norms-f32"});
-  args.expect_only({"json", "dtype", "norms-f32", "mesh", "strategy", "rank", "missing", "seed",
-                    "staging", "threads"});
-  const model_entry& m = find_model(args.positional(0, "MODEL"));
-  const std::string ckpt = args.positional(1, "CKPT");
-  const bool json = args.flag("json");
-  const dynamic_layout layout = layout_for(m, args, ckpt);
-  const mesh msh = parse_mesh(args.option_or("mesh", "pp=1"));
-  const auto strat = parse_strategy(args.option_or("strategy", "replicate"));
-  if (!strat) throw std::invalid_argument("--strategy must be replicate, fsdp or zero3");
-  const auto p = plan(layout, msh, *strat);
-  const std::unique_ptr<communicator> comm = mesh_communicator(args, msh);
-  const auto rank = comm ? static_cast<std::uint32_t>(comm->rank())
-                         : static_cast<std::uint32_t>(args.uint_or("rank", 0));
-  if (rank >= p.world_size()) throw std::invalid_argument("--rank is outside the mesh");
+int run_load(const checkpoint_args& a) {
+  const model_entry& m = find_builtin(a.model);
+  const std::string& ckpt = a.in;
+  const bool json = a.json;
+  const dynamic_layout layout = layout_for(m, a.shape, ckpt);
+  const mesh msh = a.mesh.parsed_mesh();
+  const auto strat = std::optional<strategy>(a.mesh.parsed_strategy());
+  const auto p = plan(layout, msh, *strat, a.mesh.options());
+  const std::unique_ptr<communicator> comm = mesh_communicator(a, msh);
+  const auto rank = comm ? static_cast<std::uint32_t>(comm->rank()) : a.rank.value_or(0);
+  if (rank >= p.world_size())
+    throw std::invalid_argument("--rank " + std::to_string(rank) + " is outside the mesh of " +
+                                std::to_string(p.world_size()) + " ranks");
 
   const auto t0 = std::chrono::steady_clock::now();
-  checkpoint source = load_options_from(args, !json && rank == 0);
-  source.path = ckpt;
-  source.seed = args.uint_or("seed", 0);
-  const materialized_model model = materialize(p, rank, cpu{}, {.source = source});
+  const materialized_model model =
+      materialize(p, rank, cpu{}, {.source = source_from(a, ckpt, !json && rank == 0)});
   const load_report& report = *model.load_report();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -153,35 +157,28 @@ int run_load(const std::vector<std::string>& raw) {
   return 0;
 }
 
-int run_convert(const std::vector<std::string>& raw) {
-  const arguments args(raw, {"json", "norms-f32"});
-  args.expect_only({"json", "dtype", "norms-f32", "max-shard-size", "missing", "seed", "staging",
-                    "threads", "mesh", "strategy"});
-  const model_entry& m = find_model(args.positional(0, "MODEL"));
-  const std::string in = args.positional(1, "IN");
-  const std::string out = args.positional(2, "OUT");
-  const dynamic_layout layout = layout_for(m, args, in);
+int run_convert(const checkpoint_args& a) {
+  const model_entry& m = find_builtin(a.model);
+  const std::string& in = a.in;
+  const std::string& out = a.out;
+  const dynamic_layout layout = layout_for(m, a.shape, in);
   // With --mesh under mpirun every rank reads its own bytes of IN and writes its own slices of
   // OUT (no gather); without, one process converts the whole model.
-  const mesh msh = parse_mesh(args.option_or("mesh", "pp=1"));
-  const auto strat = parse_strategy(args.option_or("strategy", "fsdp"));
-  if (!strat) throw std::invalid_argument("--strategy must be replicate, fsdp or zero3");
-  const auto p = plan(layout, msh, *strat);
-  const std::unique_ptr<communicator> comm = mesh_communicator(args, msh);
+  const mesh msh = a.mesh.parsed_mesh();
+  const strategy strat = a.mesh.parsed_strategy();
+  const auto p = plan(layout, msh, strat, a.mesh.options());
+  const std::unique_ptr<communicator> comm = mesh_communicator(a, msh);
   const auto rank = comm ? static_cast<std::uint32_t>(comm->rank()) : 0u;
-  checkpoint source = load_options_from(args, false);
-  source.path = in;
-  source.seed = args.uint_or("seed", 0);
-  const materialized_model model = materialize(p, rank, cpu{}, {.source = source});
+  const materialized_model model =
+      materialize(p, rank, cpu{}, {.source = source_from(a, in, false)});
   const load_report& report = *model.load_report();
-  const save_options save_opts{.max_shard_size =
-                                   parse_byte_size(args.option_or("max-shard-size", "5GB"))};
+  const save_options save_opts{.max_shard_size = parse_byte_size(a.max_shard_size)};
   single_process_communicator alone;
   const save_report saved = save(p, rank, model, comm ? *comm : alone, out, save_opts);
   const std::uint64_t fingerprint =
       comm ? blueprint::fingerprint(model, *comm) : blueprint::fingerprint(model);
   if (rank != 0) return 0;
-  if (args.flag("json")) {
+  if (a.json) {
     nlohmann::json j;
     j["model"] = m.name;
     j["load"] = to_json(report);
@@ -198,28 +195,71 @@ int run_convert(const std::vector<std::string>& raw) {
   return 0;
 }
 
-int run_verify(const std::vector<std::string>& raw) {
-  const arguments args(raw, {"json", "norms-f32"});
-  args.expect_only({"json", "dtype", "norms-f32"});
-  const model_entry& m = find_model(args.positional(0, "MODEL"));
-  const std::string ckpt = args.positional(1, "CKPT");
-  const load_report r = verify_checkpoint(layout_for(m, args, ckpt), ckpt);
-  if (args.flag("json"))
+int run_verify(const checkpoint_args& a) {
+  const model_entry& m = find_builtin(a.model);
+  const load_report r = verify_checkpoint(layout_for(m, a.shape, a.in), a.in);
+  if (a.json)
     std::printf("%s\n", to_json(r).dump(2).c_str());
   else
     std::printf("%s", to_string(r).c_str());
   return r.clean() ? 0 : 3;
 }
 
-[[maybe_unused]] const bool registered =
-    register_command(
-        {"load", "load MODEL CKPT [--dtype auto|bf16|..] [--mesh M --strategy S --rank R] [--json]",
-         "load a safetensors checkpoint (progress, GB/s, peak memory, fingerprint)", run_load}) &&
-    register_command({"convert", "convert MODEL IN OUT [--dtype ..] [--max-shard-size 5GB]",
-                      "load a checkpoint and save it again (recast, reshard)", run_convert}) &&
-    register_command({"verify", "verify MODEL CKPT [--json]",
-                      "the key report of a checkpoint against a model, nothing loaded",
-                      run_verify});
+/// The options of load and convert.
+void add_load_options(CLI::App& sub, checkpoint_args& a) {
+  a.shape.add_to(sub, "auto", /*allow_auto=*/true);
+  a.mesh.add_to(sub);
+  sub.add_option("--missing", a.missing, "tensors the checkpoint lacks: error or init")
+      ->capture_default_str();
+  sub.add_option("--seed", a.seed, "init seed of missing tensors and buffers")
+      ->capture_default_str();
+  sub.add_option("--staging", a.staging, "host staging budget (256MiB, 1GB)")
+      ->capture_default_str();
+  sub.add_option("--threads", a.threads, "loader threads (0: the default)")
+      ->check(CLI::Range(0u, 4096u));
+  sub.add_flag("--json", a.json, "print JSON");
+}
+
+void setup(CLI::App& app, int& exit_code) {
+  {
+    CLI::App* sub = app.add_subcommand(
+        "load", "load a safetensors checkpoint (progress, GB/s, peak memory, fingerprint)");
+    auto a = std::make_shared<checkpoint_args>();
+    sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
+    sub->add_option("CKPT", a->in, "a checkpoint directory, .safetensors file or index")
+        ->required();
+    add_load_options(*sub, *a);
+    sub->add_option("--rank", a->rank, "load this rank of the mesh alone (no mpirun)");
+    sub->callback([&exit_code, a] { exit_code = run_load(*a); });
+  }
+  {
+    CLI::App* sub =
+        app.add_subcommand("convert", "load a checkpoint and save it again (recast, reshard)");
+    auto a = std::make_shared<checkpoint_args>();
+    sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
+    sub->add_option("IN", a->in, "the checkpoint to read")->required();
+    sub->add_option("OUT", a->out, "the directory to write")->required();
+    add_load_options(*sub, *a);
+    sub->add_option("--max-shard-size", a->max_shard_size, "largest file written (5GB, 512MiB)")
+        ->capture_default_str();
+    sub->callback([&exit_code, a] { exit_code = run_convert(*a); });
+  }
+  {
+    CLI::App* sub = app.add_subcommand(
+        "verify",
+        "the key report of a checkpoint against a model, nothing loaded (exit 3: "
+        "differences)");
+    auto a = std::make_shared<checkpoint_args>();
+    sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
+    sub->add_option("CKPT", a->in, "a checkpoint directory, .safetensors file or index")
+        ->required();
+    a->shape.add_to(*sub, "auto", /*allow_auto=*/true);
+    sub->add_flag("--json", a->json, "print JSON");
+    sub->callback([&exit_code, a] { exit_code = run_verify(*a); });
+  }
+}
+
+const bool registered = register_command({"checkpoint", setup});
 
 }  // namespace
 }  // namespace blueprint::cli

@@ -1,6 +1,7 @@
 // `blueprint init MODEL [--dtype bf16] [--seed S] [--threads N] [--init pytorch] [--norms-f32]
-// [--poison] [--populate] [--no-huge-pages] [--json]`: materialize a built-in model on this
-// host's CPU and report what it cost (allocation, init time and GB/s, peak memory) and the
+// [--poison] [--populate] [--no-huge-pages] [--mesh M --strategy S ...] [--save DIR] [--json]`:
+// materialize a built-in model (or, under mpirun with --mesh, one shard per rank) on this host's
+// CPU and report what it cost (allocation, init time and GB/s, peak memory) and the
 // model's fingerprint, the number any other materializer (more threads, a shard plan, a GPU)
 // must reproduce for the same seed.
 #include <sys/resource.h>
@@ -14,7 +15,6 @@
 
 #include <blueprint/codegen/plan.hpp>
 #include <blueprint/runtime/materialize.hpp>
-#include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/save_model.hpp>
 #if BLUEPRINT_HAVE_MPI
 #include <blueprint/runtime/mpi_communicator.hpp>
@@ -27,29 +27,38 @@
 namespace blueprint::cli {
 namespace {
 
+struct init_args {
+  std::string model;
+  layout_args shape;
+  plan_args mesh;
+  std::uint64_t seed = 0;
+  unsigned threads = 0;
+  bool poison = false, populate = false, no_huge_pages = false, json = false;
+  std::string save_dir;
+  std::string max_shard_size = "5GB";
+};
+
 /// `--mesh`: one process per rank (under mpirun); each materializes only its shard; rank 0
 /// prints one report whose fingerprint is the whole model's.
-int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_layout& layout,
-                     const materialize_options& options, unsigned threads) {
+int run_sharded_init(const init_args& args, const model_entry& m, const dynamic_layout& layout,
+                     const materialize_options& options) {
 #if BLUEPRINT_HAVE_MPI
   mpi_communicator comm;
-  const mesh shape = parse_mesh(*args.option("mesh"));
-  const std::string strategy_text = args.option_or("strategy", "fsdp");
-  const std::optional<strategy> how = parse_strategy(strategy_text);
-  if (!how) throw std::invalid_argument("--strategy must be replicate, fsdp or zero3");
+  const mesh shape = args.mesh.parsed_mesh();
+  const std::optional<strategy> how = args.mesh.parsed_strategy();
   if (static_cast<int>(shape.world_size()) != comm.size())
     throw std::invalid_argument(
         "mesh " + to_string(shape) + " has " + std::to_string(shape.world_size()) + " ranks but " +
         std::to_string(comm.size()) + " processes were started (mpirun -np)");
-  const auto p = plan(layout, shape, *how);
+  const auto p = plan(layout, shape, *how, args.mesh.options());
   const auto me = static_cast<std::uint32_t>(comm.rank());
   comm.barrier();
-  const materialized_model shard = materialize(p, me, cpu{.threads = threads}, options);
+  const materialized_model shard = materialize(p, me, cpu{.threads = args.threads}, options);
   const std::uint64_t fingerprint = blueprint::fingerprint(shard, comm);
   std::optional<save_report> saved;
-  if (const auto dir = args.option("save"))
-    saved = save(p, me, shard, comm, *dir,
-                 {.max_shard_size = parse_byte_size(args.option_or("max-shard-size", "5GB"))});
+  if (!args.save_dir.empty())
+    saved = save(p, me, shard, comm, args.save_dir,
+                 {.max_shard_size = parse_byte_size(args.max_shard_size)});
   struct rank_row {
     double alloc_seconds, init_seconds;
     std::uint64_t bytes, peak_rss;
@@ -73,7 +82,7 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
   }
   const double gbps =
       worst.init_seconds > 0 ? static_cast<double>(total) / worst.init_seconds / 1e9 : 0;
-  if (args.flag("json")) {
+  if (args.json) {
     nlohmann::json j;
     j["model"] = m.name;
     j["parameters"] = layout.parameter_count();
@@ -106,50 +115,32 @@ int run_sharded_init(const arguments& args, const model_entry& m, const dynamic_
     std::printf("saved        %s (%zu files)\n", saved->directory.c_str(), saved->files.size());
   return 0;
 #else
-  (void)args, (void)m, (void)layout, (void)options, (void)threads;
+  (void)args, (void)m, (void)layout, (void)options;
   throw std::invalid_argument("--mesh needs MPI: this blueprint was built without it");
 #endif
 }
 
-int run_init(const std::vector<std::string>& raw) {
-  const arguments args(raw, {"json", "poison", "norms-f32", "populate", "no-huge-pages"});
-  args.expect_only({"json", "dtype", "seed", "threads", "init", "poison", "norms-f32", "alignment",
-                    "populate", "no-huge-pages", "mesh", "strategy", "save", "max-shard-size"});
-  const model_entry& m = find_model(args.positional(0, "MODEL"));
-  const dtype type = args.dtype_or("dtype", dtype::bf16);
-  dtype_policy policy = dtype_policy::uniform(type);
-  if (args.flag("norms-f32")) policy = policy.norms_in_f32();
-  layout_options layout_opts;
-  layout_opts.alignment = args.uint_or("alignment", 256);
-  if (layout_opts.alignment == 0 || (layout_opts.alignment & (layout_opts.alignment - 1)) != 0)
-    throw std::invalid_argument("--alignment must be a power of two");
-  const std::string scheme = args.option_or("init", "declared");
-  if (scheme == "pytorch")
-    layout_opts.scheme = init_scheme::pytorch;
-  else if (scheme != "declared" && scheme != "hf")
-    throw std::invalid_argument("--init must be 'declared' (alias 'hf') or 'pytorch'");
-  const std::uint64_t threads_arg = args.uint_or("threads", 0);
-  if (threads_arg > 4096) throw std::invalid_argument("--threads must be at most 4096");
-
+int run_init(const init_args& args, bool sharded) {
+  const model_entry& m = find_builtin(args.model);
+  const dtype_policy policy = args.shape.policy();
+  const layout_options layout_opts = args.shape.options();
+  const dtype type = policy.default_type;
   const dynamic_layout layout = m.make_layout(policy, layout_opts);
   materialize_options options;
-  options.source = init{.seed = args.uint_or("seed", 0)};
-  options.poison = args.flag("poison");
-  options.populate = args.flag("populate");
-  options.huge_pages = !args.flag("no-huge-pages");
-  if (args.option("mesh"))
-    return run_sharded_init(args, m, layout, options, static_cast<unsigned>(threads_arg));
-  const materialized_model model =
-      materialize(layout, cpu{.threads = static_cast<unsigned>(threads_arg)}, options);
+  options.source = init{.seed = args.seed};
+  options.poison = args.poison;
+  options.populate = args.populate;
+  options.huge_pages = !args.no_huge_pages;
+  if (sharded) return run_sharded_init(args, m, layout, options);
+  const materialized_model model = materialize(layout, cpu{.threads = args.threads}, options);
 
   const auto t0 = std::chrono::steady_clock::now();
-  const std::uint64_t fingerprint = model.fingerprint();
+  const std::uint64_t fingerprint = blueprint::fingerprint(model);
   const double fingerprint_seconds = detail::seconds_since(t0);
   const std::uint64_t rss = peak_rss_bytes();
   std::optional<save_report> saved;
-  if (const auto dir = args.option("save"))
-    saved = save(model, *dir,
-                 {.max_shard_size = parse_byte_size(args.option_or("max-shard-size", "5GB"))});
+  if (!args.save_dir.empty())
+    saved = save(model, args.save_dir, {.max_shard_size = parse_byte_size(args.max_shard_size)});
   const double bytes = static_cast<double>(model.bytes());
   const double gbps = model.init_seconds() > 0 ? bytes / model.init_seconds() / 1e9 : 0.0;
   const double elements_per_s =
@@ -157,13 +148,13 @@ int run_init(const std::vector<std::string>& raw) {
           ? static_cast<double>(layout.parameter_count()) / model.init_seconds()
           : 0.0;
 
-  if (args.flag("json")) {
+  if (args.json) {
     nlohmann::json j;
     j["model"] = m.name;
     j["parameters"] = layout.parameter_count();
     j["bytes"] = model.bytes();
     j["dtype"] = dtype_name(type);
-    j["init_scheme"] = scheme == "pytorch" ? "pytorch" : "declared";
+    j["init_scheme"] = init_scheme_name(layout_opts.scheme);
     j["seed"] = seed_of(options.source);
     j["threads"] = model.threads();
     j["alloc_seconds"] = model.alloc_seconds();
@@ -203,11 +194,28 @@ int run_init(const std::vector<std::string>& raw) {
   return 0;
 }
 
-const bool registered = register_command(
-    {"init",
-     "init MODEL [--dtype bf16] [--seed S] [--threads N] [--init pytorch] [--poison] "
-     "[--mesh pp=2,dp=2,tp=2 --strategy fsdp] [--save DIR [--max-shard-size 5GB]] [--json]",
-     "materialize a model on the CPU; print time, GB/s, peak memory, fingerprint", run_init});
+void setup(CLI::App& app, int& exit_code) {
+  CLI::App* sub = app.add_subcommand(
+      "init", "materialize a model on the CPU; print time, GB/s, peak memory, fingerprint");
+  auto a = std::make_shared<init_args>();
+  sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
+  a->shape.add_to(*sub, "bf16");
+  a->mesh.add_to(*sub);
+  sub->add_option("--seed", a->seed, "the init seed")->capture_default_str();
+  sub->add_option("--threads", a->threads, "worker threads (0: one per hardware thread)")
+      ->check(CLI::Range(0u, 4096u));
+  sub->add_flag("--poison", a->poison, "fill with 0xFF first, then prove every byte was written");
+  sub->add_flag("--populate", a->populate, "pre-fault the arena (MAP_POPULATE)");
+  sub->add_flag("--no-huge-pages", a->no_huge_pages, "do not ask for transparent huge pages");
+  sub->add_option("--save", a->save_dir, "save the model as a Hugging Face checkpoint in DIR");
+  sub->add_option("--max-shard-size", a->max_shard_size, "largest checkpoint file (5GB, 512MiB)")
+      ->capture_default_str();
+  sub->add_flag("--json", a->json, "print JSON");
+  // --mesh: one process per rank under mpirun; each materializes only its shard.
+  sub->callback([&exit_code, a, sub] { exit_code = run_init(*a, a->mesh.given(*sub)); });
+}
+
+const bool registered = register_command({"init", setup});
 
 }  // namespace
 }  // namespace blueprint::cli

@@ -1,8 +1,6 @@
-// `blueprint models` and `blueprint inspect MODEL [--dtype bf16] [--norms-f32] [--init pytorch]
+// `blueprint models` and `blueprint inspect MODEL [--dtype f32] [--norms-f32] [--init pytorch]
 // [--alignment N] [--json]`: the built-in models, and one model's tensor table and totals.
 #include <cstdio>
-
-#include <blueprint/runtime/registry.hpp>
 
 #include "cli.hpp"
 #include "describe.hpp"
@@ -10,42 +8,29 @@
 namespace blueprint::cli {
 namespace {
 
-int run_models(const std::vector<std::string>& raw) {
-  const arguments args(raw, {"json"});
-  args.expect_only({"json"});
-  if (args.flag("json")) {
+int run_models(bool json) {
+  if (json) {
     nlohmann::json list = nlohmann::json::array();
-    for (const model_entry& m : builtin_models)
+    for (const model_entry& m : builtin_model_table())
       list.push_back({{"name", m.name}, {"family", m.family}, {"parameters", m.parameters}});
     std::printf("%s\n", list.dump(2).c_str());
     return 0;
   }
   std::printf("%-18s %-8s %18s\n", "model", "family", "parameters");
-  for (const model_entry& m : builtin_models)
+  for (const model_entry& m : builtin_model_table())
     std::printf("%-18.*s %-8.*s %18llu\n", static_cast<int>(m.name.size()), m.name.data(),
                 static_cast<int>(m.family.size()), m.family.data(),
                 static_cast<unsigned long long>(m.parameters));
   return 0;
 }
 
-int run_inspect(const std::vector<std::string>& raw) {
-  const arguments args(raw, {"json", "norms-f32"});
-  args.expect_only({"json", "dtype", "norms-f32", "init", "alignment"});
-  const model_entry& m = find_model(args.positional(0, "MODEL"));
-  dtype_policy policy = dtype_policy::uniform(args.dtype_or("dtype", dtype::f32));
-  if (args.flag("norms-f32")) policy = policy.norms_in_f32();
-  layout_options options;
-  options.alignment = args.uint_or("alignment", 256);
-  if (options.alignment == 0 || (options.alignment & (options.alignment - 1)) != 0)
-    throw std::invalid_argument("--alignment must be a power of two");
-  const std::string scheme = args.option_or("init", "declared");
-  if (scheme == "pytorch")
-    options.scheme = init_scheme::pytorch;
-  else if (scheme != "declared" && scheme != "hf")
-    throw std::invalid_argument("--init must be 'declared' (alias 'hf') or 'pytorch'");
+int run_inspect(const std::string& model, const layout_args& shape, bool json) {
+  const model_entry& m = find_builtin(model);
+  const dtype_policy policy = shape.policy();
+  const layout_options options = shape.options();
   const dynamic_layout layout = m.make_layout(policy, options);
 
-  if (args.flag("json")) {
+  if (json) {
     nlohmann::json j;
     j["model"] = m.name;
     j["family"] = m.family;
@@ -54,7 +39,7 @@ int run_inspect(const std::vector<std::string>& raw) {
     j["tensor_bytes"] = layout.tensor_bytes();
     j["alignment"] = options.alignment;
     j["dtype"] = dtype_name(policy.default_type);
-    j["init_scheme"] = scheme == "pytorch" ? "pytorch" : "declared";
+    j["init_scheme"] = init_scheme_name(options.scheme);
     j["tensors"] = nlohmann::json::array();
     for (const placed_tensor& t : layout.tensors())
       j["tensors"].push_back(
@@ -96,11 +81,26 @@ int run_inspect(const std::vector<std::string>& raw) {
   return 0;
 }
 
-const bool registered =
-    register_command({"models", "models [--json]", "list the built-in models", run_models}) &&
-    register_command({"inspect",
-                      "inspect MODEL [--dtype bf16] [--norms-f32] [--init pytorch] [--json]",
-                      "print a model's tensor table and totals", run_inspect});
+void setup(CLI::App& app, int& exit_code) {
+  CLI::App* models = app.add_subcommand("models", "list the built-in models");
+  auto models_json = std::make_shared<bool>(false);
+  models->add_flag("--json", *models_json, "print JSON");
+  models->callback([&exit_code, models_json] { exit_code = run_models(*models_json); });
+
+  CLI::App* inspect = app.add_subcommand("inspect", "print a model's tensor table and totals");
+  struct args {
+    std::string model;
+    layout_args shape;
+    bool json = false;
+  };
+  auto a = std::make_shared<args>();
+  inspect->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
+  a->shape.add_to(*inspect, "f32");
+  inspect->add_flag("--json", a->json, "print JSON");
+  inspect->callback([&exit_code, a] { exit_code = run_inspect(a->model, a->shape, a->json); });
+}
+
+const bool registered = register_command({"inspect", setup});
 
 }  // namespace
 }  // namespace blueprint::cli

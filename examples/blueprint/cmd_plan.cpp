@@ -1,5 +1,5 @@
 // `blueprint plan MODEL --mesh pp=4,dp=8,tp=8 [--strategy fsdp|zero3|replicate] [--dtype bf16]
-// [--norms-f32] [--pad-vocab] [--head-dim N] [--stages 1,21,41] [--role GLOB=ROLE ...]
+// [--norms-f32] [--pad-vocab] [--head-dim N] [--stages 1,21,41] [--role GLOB=ROLE]...
 // [--ranks] [--json]`: the shard plan of a model on a mesh before anything is allocated —
 // per-rank bytes and padding, the largest rank, what each rank holds, and what the
 // alternatives (FSDP1 unit init, broadcast init, a full model per rank) would need.
@@ -9,7 +9,6 @@
 #include <sstream>
 
 #include <blueprint/codegen/plan.hpp>
-#include <blueprint/runtime/registry.hpp>
 
 #include "cli.hpp"
 #include "describe.hpp"
@@ -23,52 +22,25 @@ std::string gib(std::uint64_t bytes) {
   return buf;
 }
 
-parallel_role parse_role(const std::string& s) {
-  if (s == "replicated") return parallel_role::replicated;
-  if (s == "split_rows" || s == "rows") return parallel_role::split_rows;
-  if (s == "split_cols" || s == "cols") return parallel_role::split_cols;
-  throw std::invalid_argument(
-      "--role GLOB=ROLE: ROLE must be replicated, split_rows or split_cols");
-}
-
 nlohmann::json coords_json(const mesh_coords& c) {
   return {{"pp", c.pp}, {"dp", c.dp}, {"tp", c.tp}, {"ep", c.ep}};
 }
 
-int run_plan(const std::vector<std::string>& raw) {
-  const arguments args(raw, {"json", "norms-f32", "pad-vocab", "ranks"});
-  args.expect_only({"json", "mesh", "strategy", "dtype", "norms-f32", "pad-vocab", "head-dim",
-                    "stages", "role", "ranks"});
-  const model_entry& entry = find_model(args.positional(0, "MODEL"));
-  dtype_policy policy = dtype_policy::uniform(args.dtype_or("dtype", dtype::bf16));
-  if (args.flag("norms-f32")) policy = policy.norms_in_f32();
-  const mesh m = parse_mesh(args.option_or("mesh", "dp=1"));
-  const std::string strategy_text = args.option_or("strategy", "fsdp");
-  const std::optional<strategy> s = parse_strategy(strategy_text);
-  if (!s) throw std::invalid_argument("--strategy must be fsdp, zero3 or replicate");
-  plan_options o;
-  o.pad_vocab = args.flag("pad-vocab");
-  o.head_dim = args.uint_or("head-dim", 0);
-  if (const auto stages = args.option("stages")) {
-    std::stringstream in(*stages);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-      if (o.stage_boundary_count == plan_options::max_stage_boundaries)
-        throw std::invalid_argument("--stages: at most 63 boundaries");
-      o.stage_boundaries[o.stage_boundary_count++] = static_cast<std::uint32_t>(std::stoul(item));
-    }
-  }
-  if (const auto role = args.option("role")) {
-    // One or more GLOB=ROLE separated by ';'.
-    std::stringstream in(*role);
-    std::string item;
-    while (std::getline(in, item, ';')) {
-      const std::size_t eq = item.rfind('=');
-      if (eq == std::string::npos) throw std::invalid_argument("--role takes GLOB=ROLE");
-      o = o.with_role(item.substr(0, eq), parse_role(item.substr(eq + 1)));
-    }
-  }
-  const dynamic_layout layout = entry.make_layout(policy, {});
+struct plan_command_args {
+  std::string model;
+  layout_args shape;
+  plan_args mesh;
+  bool ranks = false;
+  bool json = false;
+};
+
+int run_plan(const plan_command_args& a) {
+  const model_entry& entry = find_builtin(a.model);
+  const dtype_policy policy = a.shape.policy();
+  const mesh m = a.mesh.parsed_mesh();
+  const std::optional<strategy> s = a.mesh.parsed_strategy();
+  const plan_options o = a.mesh.options();
+  const dynamic_layout layout = entry.make_layout(policy, a.shape.options());
   const auto p = plan(layout, m, *s, o);
   const plan_context c = p.context();
   const std::vector<rank_summary> ranks = p.summaries();
@@ -77,7 +49,7 @@ int run_plan(const std::vector<std::string>& raw) {
       std::max_element(ranks.begin(), ranks.end(),
                        [](const auto& a, const auto& b) { return a.arena_bytes < b.arena_bytes; });
 
-  if (args.flag("json")) {
+  if (a.json) {
     nlohmann::json j;
     j["model"] = entry.name;
     j["mesh"] = {{"pp", m.pp}, {"dp", m.dp}, {"tp", m.tp}, {"ep", m.ep}};
@@ -113,7 +85,7 @@ int run_plan(const std::vector<std::string>& raw) {
                          {"transient_bytes", r.transient_bytes},
                          {"tensors", r.tensors},
                          {"segments", r.segments}};
-      if (args.flag("ranks")) {
+      if (a.ranks) {
         row["holds"] = nlohmann::json::array();
         for (const local_tensor& l : p.program(c, r.rank).tensors)
           row["holds"].push_back({{"name", layout.tensors()[l.tensor_index].name()},
@@ -141,7 +113,7 @@ int run_plan(const std::vector<std::string>& raw) {
   std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint32_t>, int> seen;
   for (const rank_summary& r : ranks) {
     const auto key = std::make_tuple(r.arena_bytes, r.padding_bytes, r.alignment_bytes, r.tensors);
-    if (!args.flag("ranks") && ranks.size() > 16 && seen[key]++ > 0) continue;
+    if (!a.ranks && ranks.size() > 16 && seen[key]++ > 0) continue;
     char coords[40];
     std::snprintf(coords, sizeof coords, "%u/%u/%u/%u", r.coords.pp, r.coords.dp, r.coords.tp,
                   r.coords.ep);
@@ -149,7 +121,7 @@ int run_plan(const std::vector<std::string>& raw) {
                 static_cast<unsigned long long>(r.arena_bytes),
                 static_cast<unsigned long long>(r.padding_bytes),
                 static_cast<unsigned long long>(r.alignment_bytes), r.tensors);
-    if (args.flag("ranks"))
+    if (a.ranks)
       for (const local_tensor& l : p.program(c, r.rank).tensors)
         std::printf("         %-60.*s %-18s %12llu bytes\n",
                     static_cast<int>(layout.tensors()[l.tensor_index].name().size()),
@@ -157,7 +129,7 @@ int run_plan(const std::vector<std::string>& raw) {
                     shape_string({l.shape, l.rank}).c_str(),
                     static_cast<unsigned long long>(l.bytes));
   }
-  if (!args.flag("ranks") && ranks.size() > 16)
+  if (!a.ranks && ranks.size() > 16)
     std::printf(
         "  (ranks with the same totals as a rank above are not repeated; --ranks lists all)\n");
   std::printf("\nlargest rank: %u with %llu bytes (%s); all ranks: %llu bytes (%s)\n",
@@ -176,13 +148,19 @@ int run_plan(const std::vector<std::string>& raw) {
   return 0;
 }
 
-const bool registered = register_command(
-    {"plan",
-     "plan MODEL --mesh pp=4,dp=8,tp=8 [--strategy fsdp|zero3|replicate] [--dtype bf16] "
-     "[--norms-f32] [--pad-vocab] [--head-dim N] [--stages U1,U2,..] [--role 'GLOB=ROLE;..'] "
-     "[--ranks] [--json]",
-     "the shard plan of a model on a device mesh: per-rank bytes, padding, memory comparison",
-     run_plan});
+void setup(CLI::App& app, int& exit_code) {
+  CLI::App* sub = app.add_subcommand(
+      "plan", "the shard plan of a model on a device mesh: per-rank bytes, padding, memory");
+  auto a = std::make_shared<plan_command_args>();
+  sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
+  a->shape.add_to(*sub, "bf16");
+  a->mesh.add_to(*sub);
+  sub->add_flag("--ranks", a->ranks, "list every rank and what it holds");
+  sub->add_flag("--json", a->json, "print JSON");
+  sub->callback([&exit_code, a] { exit_code = run_plan(*a); });
+}
+
+const bool registered = register_command({"plan", setup});
 
 }  // namespace
 }  // namespace blueprint::cli

@@ -1,6 +1,6 @@
-// `blueprint`: the command-line face of the library — list built-in models, inspect a layout,
-// (and, as the runtime grows: init, plan, load, convert, verify).
-#include <algorithm>
+// `blueprint`: the command-line face of the library — list and inspect built-in models, plan a
+// mesh, materialize (init), and load, convert and verify Hugging Face checkpoints.
+// `blueprint --help` and `blueprint SUBCOMMAND --help` list every option.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -10,112 +10,98 @@
 
 namespace blueprint::cli {
 
-arguments::arguments(std::vector<std::string> args, std::vector<std::string> flags_without_value) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0 || a.size() == 2) {
-      positionals_.push_back(a);
-      continue;
-    }
-    const auto eq = a.find('=');
-    std::string key = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    if (eq != std::string::npos) {
-      options_[key] = a.substr(eq + 1);
-    } else if (std::find(flags_without_value.begin(), flags_without_value.end(), key) !=
-               flags_without_value.end()) {
-      options_[key] = "";
-    } else {
-      if (i + 1 >= args.size()) throw std::invalid_argument("option --" + key + " needs a value");
-      options_[key] = args[++i];
-    }
-  }
-}
-
-std::string arguments::positional(std::size_t i, std::string_view what) const {
-  if (i >= positionals_.size())
-    throw std::invalid_argument("missing argument " + std::string(what));
-  return positionals_[i];
-}
-
-std::optional<std::string> arguments::option(std::string_view name) const {
-  const auto it = options_.find(name);
-  if (it == options_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::string arguments::option_or(std::string_view name, std::string fallback) const {
-  return option(name).value_or(std::move(fallback));
-}
-
-std::uint64_t arguments::uint_or(std::string_view name, std::uint64_t fallback) const {
-  const auto v = option(name);
-  if (!v) return fallback;
-  try {
-    std::size_t used = 0;
-    const unsigned long long x = std::stoull(*v, &used, 0);
-    if (used != v->size() || (!v->empty() && (*v)[0] == '-')) throw std::invalid_argument("");
-    return x;
-  } catch (const std::exception&) {
-    throw std::invalid_argument("option --" + std::string(name) +
-                                " expects a non-negative integer, got '" + *v + "'");
-  }
-}
-
-dtype arguments::dtype_or(std::string_view name, dtype fallback) const {
-  const auto v = option(name);
-  if (!v) return fallback;
-  const auto t = parse_dtype(*v);
-  if (!t)
-    throw std::invalid_argument("option --" + std::string(name) + ": unknown dtype '" + *v +
-                                "' (f32, bf16, f16, f8_e4m3fn, f8_e5m2)");
-  return *t;
-}
-
-void arguments::expect_only(std::initializer_list<std::string_view> known) const {
-  for (const auto& [key, value] : options_) {
-    bool ok = false;
-    for (std::string_view k : known) ok = ok || k == key;
-    if (!ok) throw std::invalid_argument("unknown option --" + key);
-  }
-}
-
-static std::map<std::string_view, command>& registry() {
-  static std::map<std::string_view, command> r;
+namespace {
+std::vector<command>& registry() {
+  static std::vector<command> r;
   return r;
 }
+}  // namespace
+
 bool register_command(command c) {
-  registry()[c.name] = c;
+  registry().push_back(c);
   return true;
 }
-const std::map<std::string_view, command>& commands() {
+const std::vector<command>& commands() {
   return registry();
+}
+
+void layout_args::add_to(CLI::App& app, std::string dtype_default, bool allow_auto) {
+  dtype = std::move(dtype_default);
+  app.add_option("--dtype", dtype,
+                 allow_auto ? "storage dtype: f32, bf16, f16, f8_e4m3fn, f8_e5m2, or auto (the "
+                              "checkpoint's)"
+                            : "storage dtype: f32, bf16, f16, f8_e4m3fn, f8_e5m2")
+      ->capture_default_str();
+  app.add_flag("--norms-f32", norms_f32, "keep norm weights and biases in f32");
+  app.add_option("--init", init, "init scheme: declared (alias hf) or pytorch")
+      ->capture_default_str();
+  app.add_option("--alignment", alignment, "tensor alignment in the arena, bytes (power of two)")
+      ->capture_default_str();
+}
+
+dtype_policy layout_args::policy() const {
+  const std::optional<blueprint::dtype> t = parse_dtype(dtype);
+  if (!t)
+    throw std::invalid_argument("--dtype: unknown dtype '" + dtype +
+                                "' (f32, bf16, f16, f8_e4m3fn, f8_e5m2)");
+  dtype_policy p = dtype_policy::uniform(*t);
+  return norms_f32 ? p.norms_in_f32() : p;
+}
+
+layout_options layout_args::options() const {
+  return {.alignment = checked_alignment(alignment), .scheme = parse_init_scheme(init)};
+}
+
+void plan_args::add_to(CLI::App& app) {
+  app.add_option("--mesh", mesh, "device mesh, e.g. pp=2,dp=4,tp=8 (ep=N carves experts out of dp)")
+      ->capture_default_str();
+  app.add_option("--strategy", strategy, "data-parallel strategy: fsdp, zero3 or replicate")
+      ->capture_default_str();
+  app.add_flag("--pad-vocab", pad_vocab, "pad a vocabulary tp does not divide (Megatron style)");
+  app.add_option("--head-dim", head_dim, "elements per attention head, for the head rules");
+  app.add_option("--stages", stages, "first unit of pipeline stages 1..pp-1, e.g. 1,21,41");
+  app.add_option("--role", roles, "role override GLOB=ROLE (replicated, split_rows, split_cols)");
+}
+
+mesh plan_args::parsed_mesh() const {
+  return parse_mesh(mesh);
+}
+
+strategy plan_args::parsed_strategy() const {
+  const std::optional<blueprint::strategy> s = parse_strategy(strategy);
+  if (!s)
+    throw std::invalid_argument("--strategy '" + strategy + "': expected fsdp, zero3 or replicate");
+  return *s;
+}
+
+plan_options plan_args::options() const {
+  plan_options o;
+  o.pad_vocab = pad_vocab;
+  o.head_dim = head_dim;
+  if (!stages.empty()) {
+    const std::vector<std::uint32_t> b = parse_stage_boundaries(stages);
+    o = o.with_stage_boundaries(std::span<const std::uint32_t>(b));
+  }
+  for (const std::string& r : roles) o = with_role_overrides(o, r);
+  return o;
 }
 
 }  // namespace blueprint::cli
 
-static void print_usage() {
-  std::printf("usage: blueprint COMMAND [ARGS]\n\ncommands:\n");
-  for (const auto& [name, c] : blueprint::cli::commands())
-    std::printf("  %-60.*s %.*s\n", static_cast<int>(c.usage.size()), c.usage.data(),
-                static_cast<int>(c.summary.size()), c.summary.data());
-}
-
 int main(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
-    print_usage();
-    return argc < 2 ? 2 : 0;
-  }
-  const auto& cmds = blueprint::cli::commands();
-  const auto it = cmds.find(argv[1]);
-  if (it == cmds.end()) {
-    std::fprintf(stderr, "blueprint: unknown command '%s'\n", argv[1]);
-    print_usage();
-    return 2;
-  }
+  CLI::App app{"blueprint: compile-time model declarations, shard plans and fused materialization"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  for (const blueprint::cli::command& c : blueprint::cli::commands()) c.setup(app, exit_code);
   try {
-    return it->second.run(std::vector<std::string>(argv + 2, argv + argc));
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "blueprint %s: error: %s\n", argv[1], e.what());
+    const std::string sub =
+        app.get_subcommands().empty() ? "" : " " + app.get_subcommands().front()->get_name();
+    std::fprintf(stderr, "blueprint%s: error: %s\n", sub.c_str(), e.what());
     return 1;
   }
+  return exit_code;
 }

@@ -8,6 +8,12 @@
 // N(0, 1) embeddings, norms 1 and 0.
 #pragma once
 
+#include <string_view>
+
+#include <string>
+
+#include <stdexcept>
+
 #include <cstdint>
 
 #include <blueprint/dsl/math.hpp>
@@ -20,6 +26,17 @@ enum class init_scheme : std::uint8_t {
   declared,  // what the declaration says (Hugging Face's defaults for the built-in families)
   pytorch,   // PyTorch's nn.Module defaults, by tensor kind
 };
+
+/// "declared" (alias "hf") | "pytorch". @throws std::invalid_argument naming the text
+[[nodiscard]] inline init_scheme parse_init_scheme(std::string_view text) {
+  if (text == "declared" || text == "hf") return init_scheme::declared;
+  if (text == "pytorch") return init_scheme::pytorch;
+  throw std::invalid_argument("init scheme '" + std::string(text) +
+                              "': expected declared (alias hf) or pytorch");
+}
+[[nodiscard]] constexpr std::string_view init_scheme_name(init_scheme s) {
+  return s == init_scheme::pytorch ? "pytorch" : "declared";
+}
 
 /// PyTorch's default init for a tensor of this kind.
 [[nodiscard]] constexpr init_spec pytorch_default_init(const tensor_spec& t) {

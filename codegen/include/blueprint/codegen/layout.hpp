@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,9 +28,18 @@
 namespace blueprint {
 
 struct layout_options {
-  std::uint64_t alignment = 256;  // bytes; a power of two
+  std::uint64_t alignment = 256;  // bytes; a power of two, 16 to 2^30
   init_scheme scheme = init_scheme::declared;
 };
+
+/// `alignment` as layout_options takes it. @throws std::invalid_argument naming the value
+[[nodiscard]] inline std::uint64_t checked_alignment(std::uint64_t alignment) {
+  // 16: the vector stores of the kernels; 2^30: beyond it an arena is mostly padding.
+  if (alignment < 16 || alignment > (1ull << 30) || (alignment & (alignment - 1)) != 0)
+    throw std::invalid_argument("alignment " + std::to_string(alignment) +
+                                ": expected a power of two from 16 to 2^30 bytes");
+  return alignment;
+}
 
 /// A tensor record with its place in the arena.
 struct placed_tensor {

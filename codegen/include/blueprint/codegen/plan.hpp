@@ -535,35 +535,6 @@ template <class Layout>
 
 // ---- static plans: validity as static_asserts ----------------------------------------------
 
-/// Instantiated with the offending tensor's name, so that the compiler's "required from" line
-/// names the tensor and the static_assert's message states the rule.
-template <tensor_name Tensor, plan_rule Rule>
-struct plan_rule_check {
-  static_assert(Rule != plan_rule::mesh_axes_positive, "plan: every mesh axis must be at least 1");
-  static_assert(Rule != plan_rule::ep_divides_dp,
-                "plan: expert-parallel degree must divide the data-parallel degree");
-  static_assert(Rule != plan_rule::pp_at_most_units,
-                "plan: pipeline-parallel degree must not exceed the number of pipeline units");
-  static_assert(Rule != plan_rule::stage_boundaries_increasing,
-                "plan: pipeline stage boundaries must be pp - 1 strictly increasing unit indices");
-  static_assert(Rule != plan_rule::ep_divides_experts,
-                "plan: expert-parallel degree must divide the number of experts");
-  static_assert(Rule != plan_rule::split_dim_exists,
-                "plan: a split_cols tensor must have at least two dimensions");
-  static_assert(Rule != plan_rule::tp_divides_fused_blocks,
-                "plan: tensor-parallel degree must divide each fused sub-block of the split "
-                "dimension of this tensor");
-  static_assert(Rule != plan_rule::tp_divides_heads,
-                "plan: tensor-parallel degree must divide the number of attention heads");
-  static_assert(Rule != plan_rule::tp_divides_kv_heads,
-                "plan: tensor-parallel degree must divide the number of kv heads or be a "
-                "multiple of it");
-  static_assert(Rule != plan_rule::tp_divides_split_dim,
-                "plan: tensor-parallel degree must divide the split dimension of this tensor "
-                "(for a vocab: or enable vocab padding)");
-  static constexpr bool value = true;
-};
-
 /// A plan whose mesh and strategy are template arguments: a broken rule is a static_assert.
 template <class M, mesh Mesh, strategy Strategy, dtype_policy Policy = dtype_policy::f32(),
           plan_options Options = plan_options{}>

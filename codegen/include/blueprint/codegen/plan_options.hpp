@@ -5,12 +5,16 @@
 // `static_plan` and a constexpr function argument alike.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <stdexcept>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <blueprint/dsl/tensor_spec.hpp>
 
@@ -119,13 +123,17 @@ struct plan_options {
     return o;
   }
   [[nodiscard]] constexpr plan_options with_stage_boundaries(
-      std::initializer_list<std::uint32_t> first_units) const {
+      std::span<const std::uint32_t> first_units) const {
     plan_options o = *this;
-    if (first_units.size() > max_stage_boundaries)
-      at_most_16_role_overrides_with_patterns_shorter_than_64_characters();
+    if (first_units.size() > max_stage_boundaries) at_most_63_pipeline_stage_boundaries();
     o.stage_boundary_count = 0;
     for (std::uint32_t u : first_units) o.stage_boundaries[o.stage_boundary_count++] = u;
     return o;
+  }
+  [[nodiscard]] constexpr plan_options with_stage_boundaries(
+      std::initializer_list<std::uint32_t> first_units) const {
+    return with_stage_boundaries(
+        std::span<const std::uint32_t>(first_units.begin(), first_units.size()));
   }
   [[nodiscard]] constexpr plan_options with_vocab_padding(bool on = true) const {
     plan_options o = *this;
@@ -140,11 +148,66 @@ struct plan_options {
 
  private:
   // Not constexpr: reaching it in a constant expression is the compile error.
+  static void at_most_63_pipeline_stage_boundaries() {
+    throw std::length_error("plan_options: at most 63 pipeline stage boundaries");
+  }
   static void at_most_16_role_overrides_with_patterns_shorter_than_64_characters() {
     throw std::length_error(
-        "plan_options: at most 16 role overrides with patterns shorter than 64 characters, "
-        "at most 63 stage boundaries");
+        "plan_options: at most 16 role overrides with patterns shorter than 64 characters");
   }
 };
+
+// ---- the text forms of these options (the command line) --------------------------------------
+
+/// "replicated" | "split_rows" (alias "rows") | "split_cols" (alias "cols").
+/// @throws std::invalid_argument naming the text and the choices
+[[nodiscard]] inline parallel_role parse_role(std::string_view text) {
+  if (text == "replicated") return parallel_role::replicated;
+  if (text == "split_rows" || text == "rows") return parallel_role::split_rows;
+  if (text == "split_cols" || text == "cols") return parallel_role::split_cols;
+  throw std::invalid_argument("role '" + std::string(text) +
+                              "': expected replicated, split_rows or split_cols");
+}
+
+/// `o` with the role overrides of "GLOB=ROLE" (several separated by ';'), later ones winning.
+/// @throws std::invalid_argument for an item without '=', an empty glob or an unknown role;
+///         std::length_error beyond 16 overrides or a glob of 64 characters
+[[nodiscard]] inline plan_options with_role_overrides(plan_options o, std::string_view text) {
+  while (!text.empty()) {
+    const std::size_t end = std::min(text.find(';'), text.size());
+    const std::string_view item = text.substr(0, end);
+    text.remove_prefix(std::min(text.size(), end + 1));
+    if (item.empty()) continue;
+    const std::size_t eq = item.rfind('=');
+    if (eq == std::string_view::npos || eq == 0)
+      throw std::invalid_argument("role override '" + std::string(item) + "': expected GLOB=ROLE");
+    o = o.with_role(item.substr(0, eq), parse_role(item.substr(eq + 1)));
+  }
+  return o;
+}
+
+/// "1,21,41": the first unit of pipeline stages 1..pp-1 (decimal, comma separated, each below
+/// 2^32). Whether they fit the model and mesh is the plan's rule (stage_boundaries_increasing).
+/// @throws std::invalid_argument naming the item; std::length_error beyond 63 boundaries
+[[nodiscard]] inline std::vector<std::uint32_t> parse_stage_boundaries(std::string_view text) {
+  std::vector<std::uint32_t> out;
+  while (true) {
+    const std::size_t end = std::min(text.find(','), text.size());
+    const std::string_view item = text.substr(0, end);
+    std::uint64_t v = 0;
+    bool ok = !item.empty() && item.size() <= 10;
+    for (char c : item)
+      ok = ok && c >= '0' && c <= '9', v = v * 10 + static_cast<unsigned>(c - '0');
+    if (!ok || v > 0xFFFFFFFFull)
+      throw std::invalid_argument("stage boundary '" + std::string(item) +
+                                  "': expected a unit index (a decimal number below 2^32)");
+    out.push_back(static_cast<std::uint32_t>(v));
+    if (out.size() > plan_options::max_stage_boundaries)
+      throw std::length_error("plan_options: at most 63 pipeline stage boundaries");
+    if (end == text.size()) break;
+    text.remove_prefix(end + 1);
+  }
+  return out;
+}
 
 }  // namespace blueprint

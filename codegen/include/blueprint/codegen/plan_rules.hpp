@@ -39,37 +39,75 @@ enum class plan_rule : std::uint8_t {
   tp_divides_split_dim,
 };
 
-/// The sentence of a rule (static_assert messages and exception texts use the same words).
-[[nodiscard]] constexpr std::string_view rule_sentence(plan_rule r) {
-  switch (r) {
-    case plan_rule::none:
-      return "no rule is violated";
-    case plan_rule::mesh_axes_positive:
-      return "every mesh axis must be at least 1";
-    case plan_rule::ep_divides_dp:
-      return "expert-parallel degree must divide the data-parallel degree (ep is carved out of dp)";
-    case plan_rule::pp_at_most_units:
-      return "pipeline-parallel degree must not exceed the number of pipeline units "
-             "(embedding, blocks, head)";
-    case plan_rule::stage_boundaries_increasing:
-      return "pipeline stage boundaries must be pp - 1 strictly increasing unit indices "
-             "between 1 and the number of units - 1";
-    case plan_rule::ep_divides_experts:
-      return "expert-parallel degree must divide the number of experts";
-    case plan_rule::split_dim_exists:
-      return "a split_cols tensor must have at least two dimensions";
-    case plan_rule::tp_divides_fused_blocks:
-      return "tensor-parallel degree must divide each fused sub-block of the split dimension";
-    case plan_rule::tp_divides_heads:
-      return "tensor-parallel degree must divide the number of attention heads";
-    case plan_rule::tp_divides_kv_heads:
-      return "tensor-parallel degree must divide the number of kv heads or be a multiple of it";
-    case plan_rule::tp_divides_split_dim:
-      return "tensor-parallel degree must divide the split dimension (for a vocab: or enable "
-             "vocab padding)";
-  }
-  return "?";
+/// Each rule once: its sentence (exception texts, and — prefixed "plan: " — the static_assert
+/// texts below), and the detail a run-time message adds with the two numbers of a plan_error.
+struct plan_rule_info {
+  plan_rule rule;
+  std::string_view sentence;
+  std::string_view value_label;   // "": no detail
+  std::string_view degree_label;  // the mesh axis of the degree
+  bool label_first = false;       // "(extent 50257, tp = 2)" rather than "(12 heads, tp = 5)"
+};
+
+inline constexpr plan_rule_info plan_rules[] = {
+    {plan_rule::none, "no rule is violated", "", ""},
+    {plan_rule::mesh_axes_positive, "every mesh axis must be at least 1", "", ""},
+    {plan_rule::ep_divides_dp,
+     "expert-parallel degree must divide the data-parallel degree (ep is carved out of dp)",
+     "dp =", "ep", true},
+    {plan_rule::pp_at_most_units,
+     "pipeline-parallel degree must not exceed the number of pipeline units (embedding, "
+     "blocks, head)",
+     "units", "pp"},
+    {plan_rule::stage_boundaries_increasing,
+     "pipeline stage boundaries must be pp - 1 strictly increasing unit indices between 1 and "
+     "the number of units - 1",
+     "offending value", "pp", true},
+    {plan_rule::ep_divides_experts, "expert-parallel degree must divide the number of experts",
+     "experts", "ep"},
+    {plan_rule::split_dim_exists, "a split_cols tensor must have at least two dimensions", "", ""},
+    {plan_rule::tp_divides_fused_blocks,
+     "tensor-parallel degree must divide each fused sub-block of the split dimension", "sub-block",
+     "tp", true},
+    {plan_rule::tp_divides_heads,
+     "tensor-parallel degree must divide the number of attention heads", "heads", "tp"},
+    {plan_rule::tp_divides_kv_heads,
+     "tensor-parallel degree must divide the number of kv heads or be a multiple of it", "heads",
+     "tp"},
+    {plan_rule::tp_divides_split_dim,
+     "tensor-parallel degree must divide the split dimension (for a vocab: or enable vocab "
+     "padding)",
+     "extent", "tp", true},
+};
+
+[[nodiscard]] constexpr const plan_rule_info& rule_info(plan_rule r) {
+  return plan_rules[static_cast<std::size_t>(r)];
 }
+/// The sentence of a rule.
+[[nodiscard]] constexpr std::string_view rule_sentence(plan_rule r) {
+  return rule_info(r).sentence;
+}
+
+// The static_assert texts: C++20 wants string literals, so they are spelled here, each
+// "plan: " + its rule's sentence (tests/unit/test_plan_rules.cpp holds them equal to the table).
+// Instantiated with the offending tensor's name, so that the compiler's "required from" line
+// names the tensor and the static_assert's message states the rule.
+template <tensor_name Tensor, plan_rule Rule>
+struct plan_rule_check {
+  // clang-format off
+  static_assert(Rule != plan_rule::mesh_axes_positive, "plan: every mesh axis must be at least 1");
+  static_assert(Rule != plan_rule::ep_divides_dp, "plan: expert-parallel degree must divide the data-parallel degree (ep is carved out of dp)");
+  static_assert(Rule != plan_rule::pp_at_most_units, "plan: pipeline-parallel degree must not exceed the number of pipeline units (embedding, blocks, head)");
+  static_assert(Rule != plan_rule::stage_boundaries_increasing, "plan: pipeline stage boundaries must be pp - 1 strictly increasing unit indices between 1 and the number of units - 1");
+  static_assert(Rule != plan_rule::ep_divides_experts, "plan: expert-parallel degree must divide the number of experts");
+  static_assert(Rule != plan_rule::split_dim_exists, "plan: a split_cols tensor must have at least two dimensions");
+  static_assert(Rule != plan_rule::tp_divides_fused_blocks, "plan: tensor-parallel degree must divide each fused sub-block of the split dimension");
+  static_assert(Rule != plan_rule::tp_divides_heads, "plan: tensor-parallel degree must divide the number of attention heads");
+  static_assert(Rule != plan_rule::tp_divides_kv_heads, "plan: tensor-parallel degree must divide the number of kv heads or be a multiple of it");
+  static_assert(Rule != plan_rule::tp_divides_split_dim, "plan: tensor-parallel degree must divide the split dimension (for a vocab: or enable vocab padding)");
+  // clang-format on
+  static constexpr bool value = true;
+};
 
 /// The first violated rule: which, on which tensor (no_tensor for mesh-wide rules), and two
 /// numbers for the message (e.g. the extent and the degree).
@@ -305,33 +343,12 @@ template <class Layout>
     if (t.spec.fused > 1) s += ", fused " + std::to_string(t.spec.fused);
     s += "): ";
   }
-  s += std::string(rule_sentence(e.rule));
-  switch (e.rule) {
-    case plan_rule::tp_divides_fused_blocks:
-      s += " (sub-block " + std::to_string(e.value) + ", tp = " + std::to_string(e.degree) + ")";
-      break;
-    case plan_rule::tp_divides_heads:
-    case plan_rule::tp_divides_kv_heads:
-      s += " (" + std::to_string(e.value) + " heads, tp = " + std::to_string(e.degree) + ")";
-      break;
-    case plan_rule::tp_divides_split_dim:
-      s += " (extent " + std::to_string(e.value) + ", tp = " + std::to_string(e.degree) + ")";
-      break;
-    case plan_rule::ep_divides_dp:
-      s += " (dp = " + std::to_string(e.value) + ", ep = " + std::to_string(e.degree) + ")";
-      break;
-    case plan_rule::pp_at_most_units:
-      s += " (" + std::to_string(e.value) + " units, pp = " + std::to_string(e.degree) + ")";
-      break;
-    case plan_rule::ep_divides_experts:
-      s += " (" + std::to_string(e.value) + " experts, ep = " + std::to_string(e.degree) + ")";
-      break;
-    case plan_rule::stage_boundaries_increasing:
-      s += " (offending value " + std::to_string(e.value) + ", pp = " + std::to_string(e.degree) +
-           ")";
-      break;
-    default:
-      break;
+  const plan_rule_info& info = rule_info(e.rule);
+  s += std::string(info.sentence);
+  if (!info.value_label.empty()) {
+    const std::string value = std::to_string(e.value), label(info.value_label);
+    s += " (" + (info.label_first ? label + " " + value : value + " " + label) + ", " +
+         std::string(info.degree_label) + " = " + std::to_string(e.degree) + ")";
   }
   return s;
 }

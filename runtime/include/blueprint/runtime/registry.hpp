@@ -14,14 +14,9 @@
 #include <blueprint/codegen/layout.hpp>
 #include <blueprint/dsl/models.hpp>
 
-namespace blueprint {
+#include "model_entry.hpp"
 
-struct model_entry {
-  std::string_view name;
-  std::string_view family;
-  std::uint64_t parameters;
-  dynamic_layout (*make_layout)(const dtype_policy&, const layout_options&);
-};
+namespace blueprint {
 
 namespace detail {
 template <class M>

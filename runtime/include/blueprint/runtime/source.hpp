@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include <blueprint/kernels/init.hpp>
@@ -31,6 +33,14 @@ enum class missing_policy : std::uint8_t {
 };
 inline constexpr missing_policy error_on_missing = missing_policy::error;
 inline constexpr missing_policy init_missing = missing_policy::init;
+
+/// "error" | "init". @throws std::invalid_argument naming the text
+[[nodiscard]] inline missing_policy parse_missing_policy(std::string_view text) {
+  if (text == "error") return missing_policy::error;
+  if (text == "init") return missing_policy::init;
+  throw std::invalid_argument("missing-tensor policy '" + std::string(text) +
+                              "': expected error or init");
+}
 
 /// What to do with a tensor the checkpoint has and the model lacks.
 enum class unexpected_policy : std::uint8_t {
