@@ -38,70 +38,22 @@ inline std::string hex64(std::uint64_t x) {
 
 inline nlohmann::json init_json(const init_spec& s) {
   nlohmann::json j{{"kind", init_kind_name(s.kind)}};
-  switch (s.kind) {
-    case init_kind::constant:
-      j["value"] = s.a;
-      break;
-    case init_kind::uniform:
-      j["low"] = s.a;
-      j["high"] = s.b;
-      break;
-    case init_kind::normal:
-      j["mean"] = s.a;
-      j["std"] = s.b;
-      break;
-    case init_kind::truncated_normal:
-      j["mean"] = s.a;
-      j["std"] = s.b;
-      j["low"] = s.c;
-      j["high"] = s.d;
-      break;
-    case init_kind::rotary_inv_freq_llama3:
-      j["factor"] = s.c;
-      j["original_max_positions"] = s.d;
-      [[fallthrough]];
-    case init_kind::rotary_inv_freq:
-      j["theta"] = s.a;
-      j["dim"] = s.b;
-      break;
-    case init_kind::arange:
-      j["start"] = s.a;
-      j["step"] = s.b;
-      break;
-    default:
-      break;
-  }
+  const auto names = init_parameter_names(s.kind);
+  for (std::size_t i = 0; i < names.size() && !names[i].empty(); ++i)
+    j[std::string(names[i])] = s.parameter(i);
   return j;
 }
 
 inline std::string init_string(const init_spec& s) {
-  char buf[96];
-  switch (s.kind) {
-    case init_kind::constant:
-      std::snprintf(buf, sizeof buf, "constant(%g)", s.a);
-      break;
-    case init_kind::uniform:
-      std::snprintf(buf, sizeof buf, "uniform(%g, %g)", s.a, s.b);
-      break;
-    case init_kind::normal:
-      std::snprintf(buf, sizeof buf, "normal(%g, %g)", s.a, s.b);
-      break;
-    case init_kind::truncated_normal:
-      std::snprintf(buf, sizeof buf, "trunc_normal(%g, %g, %g, %g)", s.a, s.b, s.c, s.d);
-      break;
-    case init_kind::rotary_inv_freq:
-      std::snprintf(buf, sizeof buf, "rotary_inv_freq(%g, %g)", s.a, s.b);
-      break;
-    case init_kind::rotary_inv_freq_llama3:
-      std::snprintf(buf, sizeof buf, "rotary_inv_freq_llama3(%g, %g, %g, %g)", s.a, s.b, s.c, s.d);
-      break;
-    case init_kind::arange:
-      std::snprintf(buf, sizeof buf, "arange(%g, %g)", s.a, s.b);
-      break;
-    default:
-      return std::string(init_kind_name(s.kind));
+  std::string out(init_kind_name(s.kind));
+  const auto names = init_parameter_names(s.kind);
+  for (std::size_t i = 0; i < names.size() && !names[i].empty(); ++i) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%g", s.parameter(i));
+    out += (i == 0 ? "(" : ", ") + std::string(value);
+    if (i + 1 == names.size() || names[i + 1].empty()) out += ")";
   }
-  return buf;
+  return out;
 }
 
 /// Bytes as "16.06 GB (14.96 GiB)".

@@ -83,6 +83,33 @@ def main():
     bad = run([blueprint, "init", "no-such-model"])
     check(bad.returncode != 0 and "no-such-model" in bad.stderr, "unknown model is reported")
 
+    # The command line (CLI11): unknown options and extra arguments are errors, every subcommand
+    # that takes --mesh takes the same plan options, and the library's parsers name bad values.
+    bad = run([blueprint, "init", "tiny-llama", "--bogus"])
+    check(bad.returncode != 0 and "--bogus" in bad.stderr, "an unknown option is rejected")
+    bad = run([blueprint, "plan", "tiny-llama", "--mesh", "tp=2", "extra"])
+    check(bad.returncode != 0 and "extra" in bad.stderr, "an extra argument is rejected")
+    bad = run([blueprint, "init", "tiny-llama", "--threads", "5000"])
+    check(bad.returncode != 0 and "5000" in bad.stderr, "--threads out of range is rejected")
+    for sub in ("init", "plan", "load", "convert"):
+        h = run([blueprint, sub, "--help"])
+        for option in ("--mesh", "--strategy", "--pad-vocab", "--head-dim", "--stages", "--role"):
+            check(h.returncode == 0 and option in h.stdout, f"{sub} --help lists {option}")
+    no_pad = run([blueprint, "plan", "gpt2", "--mesh", "tp=2"])
+    check(no_pad.returncode != 0 and "vocab padding" in no_pad.stderr,
+          "a vocab tp does not divide is reported with the way out")
+    padded = run([blueprint, "plan", "gpt2", "--mesh", "tp=2", "--pad-vocab", "--json"])
+    check(padded.returncode == 0 and json.loads(padded.stdout)["world_size"] == 2,
+          "--pad-vocab plans what it names")
+    bad = run([blueprint, "plan", "tiny-llama", "--mesh", "pp=2", "--stages", "1,x"])
+    check(bad.returncode != 0 and "stage boundary 'x'" in bad.stderr, "a bad stage list is named")
+    bad = run([blueprint, "plan", "tiny-llama", "--mesh", "tp=2", "--role", "*.weight=diagonal"])
+    check(bad.returncode != 0 and "role 'diagonal'" in bad.stderr, "a bad role is named")
+    bad = run([blueprint, "init", "tiny-llama", "--alignment", "100"])
+    check(bad.returncode != 0 and "alignment 100" in bad.stderr, "a bad alignment is named")
+    bad = run([blueprint, "load", "tiny-llama", "nowhere", "--dtype", "bf16", "--missing", "maybe"])
+    check(bad.returncode != 0 and "'maybe'" in bad.stderr, "a bad missing policy is named")
+
     for f in failures:
         print("FAIL:", f)
     print("cli_init_test:", "FAILED" if failures else "passed")

@@ -8,6 +8,11 @@
 #pragma once
 
 #if defined(__CUDACC__)
+// Every kernel header includes this one, so the guard sits here once. (nvcc 13 no longer
+// defines __USE_FAST_MATH__, so this catches older nvcc only; issue 15 adds a run-time check.)
+#if defined(__USE_FAST_MATH__)
+#error "blueprint CUDA kernels: -use_fast_math flushes subnormals and breaks CPU/GPU bit-identity"
+#endif
 #define BLUEPRINT_HD __host__ __device__
 #define BLUEPRINT_DEVICE __device__
 #define BLUEPRINT_INLINE __forceinline__
@@ -39,4 +44,3 @@
 #else
 #define BLUEPRINT_FILL_X86_DISPATCH 0
 #endif
-

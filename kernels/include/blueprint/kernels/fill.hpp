@@ -91,52 +91,20 @@ inline constexpr std::uint64_t fill_batch_groups = 32;
 // Branch-free forms of det_log and det_sincos_2pi (math.hpp) for the only inputs Box-Muller
 // gives them: det_log of u in [2^-24, 1] (normal, positive, finite: none of its special-case
 // branches is taken, and its general path gives +0 at 1 exactly like the early return) and
-// det_sincos_2pi of u in [0, 1) (the quadrant switch becomes selects). The operations and their
-// order are copied exactly, so the results are the same bits; tests/unit/test_materialize.cpp
-// checks both against math.hpp for every one of their 2^24 possible inputs.
+// det_sincos_2pi of u in [0, 1) (the quadrant switch becomes selects). Both call math.hpp's
+// own cores (log_core, sincos_quarter_poly), so the results are the same bits;
+// tests/unit/test_materialize.cpp checks both against math.hpp for every one of their 2^24 possible
+// inputs.
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float log_of_unit(float x) {
-  constexpr float ln2_hi = 0x1.62e3p-1f;
-  constexpr float ln2_lo = 0x1.2fefa2p-17f;
-  constexpr float lg1 = 0.666666627f, lg2 = 0.400009722f, lg3 = 0.284987867f, lg4 = 0.242790788f;
-  std::uint32_t ix = float_as_bits(x);
-  ix += 0x3f800000u - 0x3f3504f3u;
-  const int k = static_cast<int>(ix >> 23) - 0x7f;
-  ix = (ix & 0x007fffffu) + 0x3f3504f3u;
-  const float m = bits_as_float(ix);
-  const float f = m - 1.0f;
-  const float s = det_div(f, 2.0f + f);
-  const float z = s * s;
-  const float w = z * z;
-  const float t1 = w * det_fma(w, lg4, lg2);
-  const float t2 = z * det_fma(w, lg3, lg1);
-  const float r = t2 + t1;
-  const float hfsq = 0.5f * f * f;
-  const float dk = static_cast<float>(k);
-  return (((s * (hfsq + r) + dk * ln2_lo) - hfsq) + f) + dk * ln2_hi;
+  return log_core(float_as_bits(x), 0);
 }
 
 BLUEPRINT_HD BLUEPRINT_INLINE constexpr void sincos_2pi_of_unit(float u, float* s, float* c) {
-  constexpr float h_hi = 1.57079637f, h_lo = -4.37113883e-08f;
-  constexpr float s3 = -0.645964086f, s5 = 0.0796926245f, s7 = -0.00468175393f,
-                  s9 = 0.000160441181f, s11 = -3.59884325e-06f;
-  constexpr float c2 = -1.23370051f, c4 = 0.2536695f, c6 = -0.0208634809f, c8 = 0.000919260259f,
-                  c10 = -2.52020418e-05f, c12 = 4.71087475e-07f;
   const float v = u * 4.0f;
   const int q = static_cast<int>(v + 0.5f);  // v >= 0
   const float r = v - static_cast<float>(q);
-  const float r2 = r * r;
-  float ps = det_fma(r2, s11, s9);
-  ps = det_fma(r2, ps, s7);
-  ps = det_fma(r2, ps, s5);
-  ps = det_fma(r2, ps, s3);
-  const float tail = r * r2 * ps;
-  const float sn = det_fma(r, h_hi, det_fma(r, h_lo, tail));
-  float pc = det_fma(r2, c12, c10);
-  pc = det_fma(r2, pc, c8);
-  pc = det_fma(r2, pc, c6);
-  pc = det_fma(r2, pc, c4);
-  pc = det_fma(r2, pc, c2);
-  const float cs = det_fma(r2, pc, 1.0f);
+  float sn = 0, cs = 0;
+  sincos_quarter_poly(r, &sn, &cs);
   // Quadrant q & 3: (s, c) = (sn, cs), (cs, -sn), (-sn, -cs), (-cs, sn); negation = sign flip.
   const bool odd = (q & 1) != 0;
   const std::uint32_t s_sign = static_cast<std::uint32_t>(q & 2) << 30;

@@ -6,6 +6,8 @@
 // concrete kind, and a CPU and a GPU that receive the same record compute the same bits.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -36,6 +38,11 @@ enum class init_kind : std::uint8_t {
 struct init_spec {
   init_kind kind = init_kind::zeros;
   float a = 0, b = 0, c = 0, d = 0;
+
+  /// Parameter `i` (0..3: a, b, c, d); init_parameter_names says what it means for the kind.
+  [[nodiscard]] constexpr float parameter(std::size_t i) const {
+    return i == 0 ? a : i == 1 ? b : i == 2 ? c : d;
+  }
 
   friend constexpr bool operator==(const init_spec&, const init_spec&) = default;
 };
@@ -125,6 +132,35 @@ struct init {
       return "skip";
   }
   return "?";
+}
+
+/// What parameters a, b, c, d of an init_spec of kind `k` mean, by name ("mean", "std", ...);
+/// empty names past the last parameter. Reports print and export inits through this table.
+[[nodiscard]] constexpr std::array<std::string_view, 4> init_parameter_names(init_kind k) {
+  switch (k) {
+    case init_kind::constant:
+      return {"value", "", "", ""};
+    case init_kind::uniform:
+      return {"low", "high", "", ""};
+    case init_kind::normal:
+      return {"mean", "std", "", ""};
+    case init_kind::truncated_normal:
+      return {"mean", "std", "low", "high"};
+    case init_kind::rotary_inv_freq:
+      return {"theta", "dim", "", ""};
+    case init_kind::rotary_inv_freq_llama3:
+      return {"theta", "dim", "factor", "original_max_positions"};
+    case init_kind::arange:
+      return {"start", "step", "", ""};
+    case init_kind::kaiming_uniform:
+    case init_kind::kaiming_normal:
+      return {"negative_slope", "fan_out", "", ""};
+    case init_kind::xavier_uniform:
+    case init_kind::xavier_normal:
+      return {"gain", "", "", ""};
+    default:
+      return {"", "", "", ""};
+  }
 }
 
 /// True for the kinds a kernel can evaluate directly (schemes are resolved first).

@@ -117,24 +117,14 @@ namespace detail {
 /// Natural logarithm. log(+0) = -inf, log(x < 0) = NaN, log(+inf) = +inf, log(NaN) = NaN.
 /// Reduction x = 2^k m, m in [sqrt(2)/2, sqrt(2)); log m = 2 atanh(s), s = (m-1)/(m+1), with an
 /// even polynomial for (2 atanh(s) - 2s)/s; k ln2 added as a hi (exact product) and lo part.
-[[nodiscard]] BLUEPRINT_HD constexpr float det_log(float x) {
+namespace detail {
+/// The general path of det_log for the bits `ix` of a positive normal float, with `k` added to
+/// its exponent (the subnormal scaling): shared by det_log and the branch-free log of fill.hpp.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float log_core(std::uint32_t ix, int k) {
   constexpr float ln2_hi = 0x1.62e3p-1f;     // 6.9313812256e-01, 16 significant bits
   constexpr float ln2_lo = 0x1.2fefa2p-17f;  // ln 2 - ln2_hi
   constexpr float lg1 = 0.666666627f, lg2 = 0.400009722f, lg3 = 0.284987867f,
                   lg4 = 0.242790788f;  // (log(1+s)-log(1-s))/s ~ 2 + lg1 s^2 + ...
-  std::uint32_t ix = float_as_bits(x);
-  int k = 0;
-  if (ix < 0x00800000u || (ix >> 31) != 0) {
-    if ((ix << 1) == 0) return bits_as_float(0xff800000u);   // -inf
-    if ((ix >> 31) != 0) return bits_as_float(0x7fc00000u);  // NaN
-    k -= 25;  // subnormal: scale into the normal range
-    x = x * 0x1p25f;
-    ix = float_as_bits(x);
-  } else if (ix >= 0x7f800000u) {
-    return x;
-  } else if (ix == 0x3f800000u) {
-    return 0.0f;
-  }
   ix += 0x3f800000u - 0x3f3504f3u;
   k += static_cast<int>(ix >> 23) - 0x7f;
   ix = (ix & 0x007fffffu) + 0x3f3504f3u;
@@ -149,6 +139,24 @@ namespace detail {
   const float hfsq = 0.5f * f * f;
   const float dk = static_cast<float>(k);
   return (((s * (hfsq + r) + dk * ln2_lo) - hfsq) + f) + dk * ln2_hi;
+}
+}  // namespace detail
+
+[[nodiscard]] BLUEPRINT_HD constexpr float det_log(float x) {
+  std::uint32_t ix = float_as_bits(x);
+  int k = 0;
+  if (ix < 0x00800000u || (ix >> 31) != 0) {
+    if ((ix << 1) == 0) return bits_as_float(0xff800000u);   // -inf
+    if ((ix >> 31) != 0) return bits_as_float(0x7fc00000u);  // NaN
+    k -= 25;  // subnormal: scale into the normal range
+    x = x * 0x1p25f;
+    ix = float_as_bits(x);
+  } else if (ix >= 0x7f800000u) {
+    return x;
+  } else if (ix == 0x3f800000u) {
+    return 0.0f;
+  }
+  return detail::log_core(ix, k);
 }
 
 // ---- exp -------------------------------------------------------------------------------
@@ -195,30 +203,39 @@ namespace detail {
 /// the float u). The reduction happens on u itself: 4u - q, q = nearest integer, is exact
 /// (Sterbenz), so no pi is ever multiplied in before the polynomial; the polynomials are the
 /// Taylor series of sin(pi r / 2), cos(pi r / 2) on |r| <= 1/2 with pi/2 split in hi + lo.
-BLUEPRINT_HD constexpr void det_sincos_2pi(float u, float* s, float* c) {
+namespace detail {
+/// sin(pi r / 2) and cos(pi r / 2) for |r| <= 1/2: the polynomials of det_sincos_2pi, shared
+/// with the branch-free form of fill.hpp.
+BLUEPRINT_HD BLUEPRINT_INLINE constexpr void sincos_quarter_poly(float r, float* sn, float* cs) {
   constexpr float h_hi = 1.57079637f, h_lo = -4.37113883e-08f;  // pi/2 = h_hi + h_lo
   constexpr float s3 = -0.645964086f, s5 = 0.0796926245f, s7 = -0.00468175393f,
                   s9 = 0.000160441181f, s11 = -3.59884325e-06f;
   constexpr float c2 = -1.23370051f, c4 = 0.2536695f, c6 = -0.0208634809f, c8 = 0.000919260259f,
                   c10 = -2.52020418e-05f, c12 = 4.71087475e-07f;
-  const float v = u * 4.0f;  // exact
-  // Nearest integer of v without libm; v is finite and |v| < 2^22 in every use here.
-  const float vq = v + (v >= 0.0f ? 0.5f : -0.5f);
-  int q = static_cast<int>(vq);
-  const float r = v - static_cast<float>(q);  // exact, |r| <= 1/2
   const float r2 = r * r;
   float ps = det_fma(r2, s11, s9);
   ps = det_fma(r2, ps, s7);
   ps = det_fma(r2, ps, s5);
   ps = det_fma(r2, ps, s3);
   const float tail = r * r2 * ps;
-  const float sn = det_fma(r, h_hi, det_fma(r, h_lo, tail));
+  *sn = det_fma(r, h_hi, det_fma(r, h_lo, tail));
   float pc = det_fma(r2, c12, c10);
   pc = det_fma(r2, pc, c8);
   pc = det_fma(r2, pc, c6);
   pc = det_fma(r2, pc, c4);
   pc = det_fma(r2, pc, c2);
-  const float cs = det_fma(r2, pc, 1.0f);
+  *cs = det_fma(r2, pc, 1.0f);
+}
+}  // namespace detail
+
+BLUEPRINT_HD constexpr void det_sincos_2pi(float u, float* s, float* c) {
+  const float v = u * 4.0f;  // exact
+  // Nearest integer of v without libm; v is finite and |v| < 2^22 in every use here.
+  const float vq = v + (v >= 0.0f ? 0.5f : -0.5f);
+  int q = static_cast<int>(vq);
+  const float r = v - static_cast<float>(q);  // exact, |r| <= 1/2
+  float sn = 0, cs = 0;
+  detail::sincos_quarter_poly(r, &sn, &cs);
   switch (q & 3) {
     case 0:
       *s = sn, *c = cs;

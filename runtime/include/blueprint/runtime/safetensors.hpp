@@ -1,5 +1,5 @@
-// The Hugging Face safetensors format: parse and validate a header, write one, and the sharded
-// index (`model.safetensors.index.json`).
+// The Hugging Face safetensors format: parse and validate a header, open a file, write a header
+// (the sharded index: safetensors_index.hpp).
 //
 // Checkpoints come from strangers, so nothing is trusted: the header is parsed and checked in
 // full (size cap, UTF-8/JSON, known dtypes, numel x size == byte range with overflow checks,
@@ -35,36 +35,11 @@
 
 #include <blueprint/kernels/dtype.hpp>
 
+#include "checkpoint_error.hpp"
+#include "file_io.hpp"
+#include "safetensors_index.hpp"
+
 namespace blueprint {
-
-// ---- errors ------------------------------------------------------------------------------
-
-/// A checkpoint that cannot be read (or written). `file`, `tensor` and `offset` locate the
-/// fault; what() is a complete sentence that contains all three where they apply.
-class checkpoint_error : public std::runtime_error {
- public:
-  checkpoint_error(std::string file, std::string tensor, std::optional<std::uint64_t> offset,
-                   const std::string& message)
-      : std::runtime_error(compose(file, tensor, offset, message)),
-        file_(std::move(file)),
-        tensor_(std::move(tensor)),
-        offset_(offset) {}
-
-  [[nodiscard]] const std::string& file() const { return file_; }
-  [[nodiscard]] const std::string& tensor() const { return tensor_; }
-  [[nodiscard]] std::optional<std::uint64_t> offset() const { return offset_; }
-
- private:
-  static std::string compose(const std::string& file, const std::string& tensor,
-                             std::optional<std::uint64_t> offset, const std::string& message) {
-    std::string s = file.empty() ? std::string("checkpoint") : "'" + file + "'";
-    if (!tensor.empty()) s += ": tensor '" + tensor + "'";
-    if (offset) s += " (byte offset " + std::to_string(*offset) + ")";
-    return s + ": " + message;
-  }
-  std::string file_, tensor_;
-  std::optional<std::uint64_t> offset_;
-};
 
 // ---- dtypes ------------------------------------------------------------------------------
 
@@ -360,76 +335,6 @@ inline void write_le64(unsigned char* p, std::uint64_t v) {
   return h;
 }
 
-// ---- files -------------------------------------------------------------------------------
-
-/// An open file descriptor, closed on destruction.
-class unique_fd {
- public:
-  unique_fd() = default;
-  explicit unique_fd(int fd) : fd_(fd) {}
-  unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~unique_fd() { reset(); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
-
-namespace detail {
-[[noreturn]] inline void throw_errno(const std::string& file, std::optional<std::uint64_t> offset,
-                                     const std::string& what) {
-  throw checkpoint_error(file, "", offset, what + ": " + std::strerror(errno));
-}
-
-/// pread until `bytes` are read; throws on error or end of file.
-inline void pread_all(int fd, void* dst, std::uint64_t bytes, std::uint64_t offset,
-                      const std::string& file) {
-  auto* p = static_cast<unsigned char*>(dst);
-  while (bytes > 0) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(bytes, 1ull << 30));
-    const ssize_t got = ::pread(fd, p, want, static_cast<off_t>(offset));
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(file, offset, "read failed");
-    }
-    if (got == 0)
-      throw checkpoint_error(file, "", offset, "unexpected end of file (was it truncated?)");
-    p += got;
-    bytes -= static_cast<std::uint64_t>(got);
-    offset += static_cast<std::uint64_t>(got);
-  }
-}
-
-/// pwrite until `bytes` are written; throws on error.
-inline void pwrite_all(int fd, const void* src, std::uint64_t bytes, std::uint64_t offset,
-                       const std::string& file) {
-  const auto* p = static_cast<const unsigned char*>(src);
-  while (bytes > 0) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(bytes, 1ull << 30));
-    const ssize_t put = ::pwrite(fd, p, want, static_cast<off_t>(offset));
-    if (put < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(file, offset, "write failed");
-    }
-    p += put;
-    bytes -= static_cast<std::uint64_t>(put);
-    offset += static_cast<std::uint64_t>(put);
-  }
-}
-}  // namespace detail
-
 /// A safetensors file, opened for reading, its header validated.
 struct safetensors_file {
   std::string path;
@@ -506,73 +411,6 @@ struct st_entry {
   std::string out(8, '\0');
   detail::write_le64(reinterpret_cast<unsigned char*>(out.data()), text.size());
   return out + text;
-}
-
-// ---- the sharded index -------------------------------------------------------------------
-
-inline constexpr std::string_view single_file_name = "model.safetensors";
-inline constexpr std::string_view index_file_name = "model.safetensors.index.json";
-
-/// `model.safetensors.index.json`.
-struct st_index {
-  std::uint64_t total_size = 0;
-  std::map<std::string, std::string> weight_map;  // tensor name -> file name (same directory)
-  nlohmann::json metadata = nlohmann::json::object();
-};
-
-/// Parses an index; `file` is for messages. File names must be plain names in the directory.
-[[nodiscard]] inline st_index parse_safetensors_index(std::string_view text,
-                                                      const std::string& file) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw checkpoint_error(file, "", e.byte > 0 ? e.byte - 1 : 0,
-                           std::string("the index is not valid JSON: ") + e.what());
-  } catch (const nlohmann::json::exception& e) {
-    throw checkpoint_error(file, "", 0, std::string("the index is not valid JSON: ") + e.what());
-  }
-  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
-    throw checkpoint_error(file, "", std::nullopt, "the index has no \"weight_map\" object");
-  st_index idx;
-  if (j.contains("metadata")) {
-    if (!j["metadata"].is_object())
-      throw checkpoint_error(file, "", std::nullopt, "\"metadata\" is not an object");
-    idx.metadata = j["metadata"];
-    if (idx.metadata.contains("total_size")) {
-      const auto& ts = idx.metadata["total_size"];
-      if (!ts.is_number_unsigned())
-        throw checkpoint_error(file, "", std::nullopt,
-                               "metadata.total_size is not a non-negative integer: " + ts.dump());
-      idx.total_size = ts.get<std::uint64_t>();
-    }
-  }
-  for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-    if (!it.value().is_string())
-      throw checkpoint_error(file, it.key(), std::nullopt,
-                             "weight_map value is not a file name: " + it.value().dump());
-    const std::string name = it.value().get<std::string>();
-    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-      throw checkpoint_error(
-          file, it.key(), std::nullopt,
-          "weight_map names '" + name + "', which is not a file name in the index's directory");
-    idx.weight_map[it.key()] = name;
-  }
-  return idx;
-}
-
-/// The index JSON for `weight_map` (in the order given) and `total_size`, indented as
-/// `save_pretrained` writes it.
-[[nodiscard]] inline std::string serialize_safetensors_index(
-    std::uint64_t total_size, const std::vector<std::pair<std::string, std::string>>& weight_map) {
-  nlohmann::ordered_json j;
-  j["metadata"] = {{"total_size", total_size}};
-  nlohmann::ordered_json w = nlohmann::ordered_json::object();
-  auto sorted = weight_map;
-  std::sort(sorted.begin(), sorted.end());
-  for (const auto& [k, v] : sorted) w[k] = v;
-  j["weight_map"] = std::move(w);
-  return j.dump(2) + "\n";
 }
 
 }  // namespace blueprint

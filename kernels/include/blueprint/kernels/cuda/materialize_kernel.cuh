@@ -44,10 +44,6 @@
 #include <blueprint/kernels/fingerprint.hpp>
 #include <blueprint/kernels/segment.hpp>
 
-#if defined(__USE_FAST_MATH__)
-#error "blueprint CUDA kernels: -use_fast_math flushes subnormals and breaks CPU/GPU bit-identity"
-#endif
-
 namespace blueprint::cuda_kernels {
 
 inline constexpr unsigned block_threads = 256;

@@ -20,10 +20,6 @@
 #include <blueprint/kernels/config.hpp>
 #include <blueprint/kernels/scatter.hpp>
 
-#if defined(__USE_FAST_MATH__)
-#error "blueprint CUDA kernels: -use_fast_math flushes subnormals and breaks CPU/GPU bit-identity"
-#endif
-
 namespace blueprint::cuda_kernels {
 
 inline constexpr unsigned scatter_block_threads = 256;
