@@ -3,6 +3,8 @@
 // than as a copy in each file.)
 #pragma once
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -11,14 +13,16 @@
 namespace blueprint::test {
 
 /// An empty directory `suite/name` under the test data directory (the build's, or the system's
-/// temporary directory for programs built without one).
+/// temporary directory for programs built without one), private to this process: ctest runs
+/// the same test program several times at once (unit, unit.fill_isa_*).
 inline std::filesystem::path scratch_dir(std::string_view suite, const std::string& name) {
 #if defined(BLUEPRINT_TEST_DATA_DIR)
   const std::filesystem::path root = BLUEPRINT_TEST_DATA_DIR;
 #else
   const std::filesystem::path root = std::filesystem::temp_directory_path() / "blueprint_tests";
 #endif
-  const std::filesystem::path dir = root / std::string(suite) / name;
+  const std::filesystem::path dir =
+      root / ("scratch-" + std::to_string(::getpid())) / std::string(suite) / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

@@ -50,14 +50,54 @@ namespace detail {
   return static_cast<float>(((x >> 9) << 1) + 1u) * 0x1p-24f;
 }
 
-/// The two standard normals of one Box-Muller pair.
-BLUEPRINT_HD BLUEPRINT_INLINE constexpr void box_muller(std::uint32_t even, std::uint32_t odd,
-                                                        float* z_even, float* z_odd) {
-  const float r = det_sqrt(-2.0f * det_log(u01_open_closed(even)));
-  float s = 0, c = 0;
-  det_sincos_2pi(u01_closed_open(odd), &s, &c);
-  *z_even = r * c;
-  *z_odd = r * s;
+// Branch-free forms of det_log and det_sincos_2pi (math.hpp) for the only inputs Box-Muller
+// gives them: det_log of u in [2^-24, 1] (normal, positive, finite: none of its special-case
+// branches is taken, and its general path gives +0 at 1 exactly like the early return) and
+// det_sincos_2pi of u in [0, 1) (the quadrant switch becomes selects). Both call math.hpp's
+// own cores (log_core, sincos_quarter_poly), so the results are the same bits;
+// tests/unit/test_materialize.cpp checks both against math.hpp for every one of their 2^24 possible
+// inputs.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float log_of_unit(float x) {
+  return log_core(float_as_bits(x), 0);
+}
+
+BLUEPRINT_HD BLUEPRINT_INLINE constexpr void sincos_2pi_of_unit(float u, float* s, float* c) {
+  const float v = u * 4.0f;
+  const int q = static_cast<int>(v + 0.5f);  // v >= 0
+  const float r = v - static_cast<float>(q);
+  float sn = 0, cs = 0;
+  sincos_quarter_poly(r, &sn, &cs);
+  // Quadrant q & 3: (s, c) = (sn, cs), (cs, -sn), (-sn, -cs), (-cs, sn); negation = sign flip.
+  const bool odd = (q & 1) != 0;
+  const std::uint32_t s_sign = static_cast<std::uint32_t>(q & 2) << 30;
+  const std::uint32_t c_sign = static_cast<std::uint32_t>((q + 1) & 2) << 30;
+  *s = bits_as_float(float_as_bits(odd ? cs : sn) ^ s_sign);
+  *c = bits_as_float(float_as_bits(odd ? sn : cs) ^ c_sign);
+}
+
+/// The element formulas of the random kinds, written once: the scalar path (sample_group), the
+/// CPU's batch loops (fill.hpp fill_groups) and the GPU kernel all assemble values from these.
+
+/// uniform(a, b) of random word x.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float uniform_value(const init_spec& s,
+                                                                          std::uint32_t x) {
+  return det_fma(s.b - s.a, u01_closed_open(x), s.a);
+}
+/// -2 log u1 of a Box-Muller pair's even word (its square root is the radius; batch loops take
+/// the roots many at a time).
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float box_muller_radius_squared(
+    std::uint32_t even) {
+  return -2.0f * log_of_unit(u01_open_closed(even));
+}
+/// sin and cos of 2 pi u2 from a Box-Muller pair's odd word.
+BLUEPRINT_HD BLUEPRINT_INLINE constexpr void box_muller_angle(std::uint32_t odd, float* sn,
+                                                              float* cs) {
+  sincos_2pi_of_unit(u01_closed_open(odd), sn, cs);
+}
+/// normal(mean, std) from a radius and the cos (even lane) or sin (odd lane) of the angle.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_value(const init_spec& s,
+                                                                         float radius, float trig) {
+  return det_fma(s.b, radius * trig, s.a);
 }
 
 /// Per-spec constants of the truncated normal (computed once per group).
@@ -84,6 +124,28 @@ struct truncnorm_params {
   v = v < s.c ? s.c : v;
   v = v > s.d ? s.d : v;
   return v;
+}
+
+/// The four values of one Philox group `x` under random kind K (tp: truncnorm_setup(s) for the
+/// truncated normal, unused otherwise).
+template <init_kind K>
+BLUEPRINT_HD BLUEPRINT_INLINE constexpr void group_values(const init_spec& s,
+                                                          const truncnorm_params& tp,
+                                                          const philox_result& x, float v[4]) {
+  if constexpr (K == init_kind::normal) {
+    for (int pair = 0; pair < 2; ++pair) {
+      const float radius = det_sqrt(box_muller_radius_squared(x.v[2 * pair]));
+      float sn = 0, cs = 0;
+      box_muller_angle(x.v[2 * pair + 1], &sn, &cs);
+      v[2 * pair] = normal_value(s, radius, cs);
+      v[2 * pair + 1] = normal_value(s, radius, sn);
+    }
+  } else if constexpr (K == init_kind::uniform) {
+    for (int l = 0; l < 4; ++l) v[l] = uniform_value(s, x.v[l]);
+  } else {
+    static_assert(K == init_kind::truncated_normal, "group_values: random kinds only");
+    for (int l = 0; l < 4; ++l) v[l] = truncnorm_value(s, tp, x.v[l]);
+  }
 }
 
 /// Values that depend on the index only (no random bits).
@@ -142,23 +204,16 @@ BLUEPRINT_HD constexpr void sample_group(const init_spec& spec, std::uint64_t se
   }
   const philox_result x = philox_for_element_group(seed, tensor_id, group);
   switch (spec.kind) {
-    case init_kind::uniform: {
-      const float span = spec.b - spec.a;
-      for (int l = 0; l < 4; ++l) out[l] = det_fma(span, detail::u01_closed_open(x.v[l]), spec.a);
+    case init_kind::uniform:
+      detail::group_values<init_kind::uniform>(spec, {}, x, out);
       return;
-    }
-    case init_kind::normal: {
-      float z[4] = {0, 0, 0, 0};
-      detail::box_muller(x.v[0], x.v[1], &z[0], &z[1]);
-      detail::box_muller(x.v[2], x.v[3], &z[2], &z[3]);
-      for (int l = 0; l < 4; ++l) out[l] = det_fma(spec.b, z[l], spec.a);
+    case init_kind::normal:
+      detail::group_values<init_kind::normal>(spec, {}, x, out);
       return;
-    }
-    default: {  // truncated_normal
-      const detail::truncnorm_params p = detail::truncnorm_setup(spec);
-      for (int l = 0; l < 4; ++l) out[l] = detail::truncnorm_value(spec, p, x.v[l]);
+    default:
+      detail::group_values<init_kind::truncated_normal>(spec, detail::truncnorm_setup(spec), x,
+                                                        out);
       return;
-    }
   }
 }
 
@@ -168,20 +223,9 @@ BLUEPRINT_HD constexpr void sample_group(const init_spec& spec, std::uint64_t se
                                                           std::uint64_t tensor_id,
                                                           std::uint64_t index) {
   if (!detail::is_random(spec.kind)) return detail::index_value(spec, index);
-  const philox_result x = philox_for_element_group(seed, tensor_id, index / 4);
-  const int lane = static_cast<int>(index % 4);
-  switch (spec.kind) {
-    case init_kind::uniform:
-      return det_fma(spec.b - spec.a, detail::u01_closed_open(x.v[lane]), spec.a);
-    case init_kind::normal: {
-      const int even = lane & ~1;
-      float z0 = 0, z1 = 0;
-      detail::box_muller(x.v[even], x.v[even + 1], &z0, &z1);
-      return det_fma(spec.b, (lane & 1) ? z1 : z0, spec.a);
-    }
-    default:
-      return detail::truncnorm_value(spec, detail::truncnorm_setup(spec), x.v[lane]);
-  }
+  float v[4] = {0, 0, 0, 0};
+  sample_group(spec, seed, tensor_id, index / 4, v);
+  return v[index % 4];
 }
 
 }  // namespace blueprint

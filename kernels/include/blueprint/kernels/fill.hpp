@@ -88,31 +88,6 @@ template <dtype D>
 /// g++ vectorizes them), small enough to stay in L1.
 inline constexpr std::uint64_t fill_batch_groups = 32;
 
-// Branch-free forms of det_log and det_sincos_2pi (math.hpp) for the only inputs Box-Muller
-// gives them: det_log of u in [2^-24, 1] (normal, positive, finite: none of its special-case
-// branches is taken, and its general path gives +0 at 1 exactly like the early return) and
-// det_sincos_2pi of u in [0, 1) (the quadrant switch becomes selects). Both call math.hpp's
-// own cores (log_core, sincos_quarter_poly), so the results are the same bits;
-// tests/unit/test_materialize.cpp checks both against math.hpp for every one of their 2^24 possible
-// inputs.
-[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float log_of_unit(float x) {
-  return log_core(float_as_bits(x), 0);
-}
-
-BLUEPRINT_HD BLUEPRINT_INLINE constexpr void sincos_2pi_of_unit(float u, float* s, float* c) {
-  const float v = u * 4.0f;
-  const int q = static_cast<int>(v + 0.5f);  // v >= 0
-  const float r = v - static_cast<float>(q);
-  float sn = 0, cs = 0;
-  sincos_quarter_poly(r, &sn, &cs);
-  // Quadrant q & 3: (s, c) = (sn, cs), (cs, -sn), (-sn, -cs), (-cs, sn); negation = sign flip.
-  const bool odd = (q & 1) != 0;
-  const std::uint32_t s_sign = static_cast<std::uint32_t>(q & 2) << 30;
-  const std::uint32_t c_sign = static_cast<std::uint32_t>((q + 1) & 2) << 30;
-  *s = bits_as_float(float_as_bits(odd ? cs : sn) ^ s_sign);
-  *c = bits_as_float(float_as_bits(odd ? sn : cs) ^ c_sign);
-}
-
 /// x[i] = det_sqrt(x[i]) for i < n. On x86-64 hosts 16 (AVX-512) or 4 (SSE) at a time: SQRTPS
 /// is IEEE correctly rounded like the scalar SQRTSS that sqrtf compiles to, so the same bits;
 /// g++ cannot vectorize sqrtf itself under its default -fmath-errno (it keeps a branch to the
@@ -157,26 +132,24 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups(const init_spec& s, std::uint64_t
     }
     float v[4][B];
     if constexpr (K == init_kind::normal) {
-      // box_muller(x_even, x_odd) of distributions.hpp, in three loops: under g++'s default
+      // group_values<normal> of distributions.hpp, in three loops: under g++'s default
       // -fmath-errno a square root in the loop would keep the log and sincos scalar too.
       float rad[2][B], sn[2][B], cs[2][B];
       for (int pair = 0; pair < 2; ++pair)
         for (std::uint64_t j = 0; j < nb; ++j) {
-          rad[pair][j] = -2.0f * log_of_unit(u01_open_closed(x[2 * pair][j]));
-          sincos_2pi_of_unit(u01_closed_open(x[2 * pair + 1][j]), &sn[pair][j], &cs[pair][j]);
+          rad[pair][j] = box_muller_radius_squared(x[2 * pair][j]);
+          box_muller_angle(x[2 * pair + 1][j], &sn[pair][j], &cs[pair][j]);
         }
       sqrt_in_place(rad[0], nb);
       sqrt_in_place(rad[1], nb);
       for (int pair = 0; pair < 2; ++pair)
         for (std::uint64_t j = 0; j < nb; ++j) {
-          v[2 * pair][j] = det_fma(s.b, rad[pair][j] * cs[pair][j], s.a);
-          v[2 * pair + 1][j] = det_fma(s.b, rad[pair][j] * sn[pair][j], s.a);
+          v[2 * pair][j] = normal_value(s, rad[pair][j], cs[pair][j]);
+          v[2 * pair + 1][j] = normal_value(s, rad[pair][j], sn[pair][j]);
         }
     } else if constexpr (K == init_kind::uniform) {
-      const float span = s.b - s.a;
       for (int l = 0; l < 4; ++l)
-        for (std::uint64_t j = 0; j < nb; ++j)
-          v[l][j] = det_fma(span, u01_closed_open(x[l][j]), s.a);
+        for (std::uint64_t j = 0; j < nb; ++j) v[l][j] = uniform_value(s, x[l][j]);
     } else {
       static_assert(K == init_kind::truncated_normal, "fill_groups: random kinds only");
       const truncnorm_params p = truncnorm_setup(s);

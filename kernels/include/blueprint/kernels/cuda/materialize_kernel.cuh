@@ -193,33 +193,14 @@ __device__ __forceinline__ bool contiguous_global(const kernel_segment& ks, std:
 
 // ---- device: values ----------------------------------------------------------------------
 
-/// The four values of Philox group `group` under random kind K: exactly fill_groups' body
-/// (fill.hpp) for one j, so the bits equal sample_group's.
+/// The four values of Philox group `group` under random kind K: distributions.hpp's
+/// group_values, the formulas every materializer assembles values from.
 template <init_kind K>
 __device__ __forceinline__ void group_values(const init_spec& s,
                                              const blueprint::detail::truncnorm_params& tp,
                                              std::uint64_t seed, std::uint64_t tensor_id,
                                              std::uint64_t group, float v[4]) {
-  namespace bd = blueprint::detail;
-  const philox_result x = philox_for_element_group(seed, tensor_id, group);
-  if constexpr (K == init_kind::normal) {
-#pragma unroll
-    for (int pair = 0; pair < 2; ++pair) {
-      const float rad = det_sqrt(-2.0f * bd::log_of_unit(bd::u01_open_closed(x.v[2 * pair])));
-      float sn = 0, cs = 0;
-      bd::sincos_2pi_of_unit(bd::u01_closed_open(x.v[2 * pair + 1]), &sn, &cs);
-      v[2 * pair] = det_fma(s.b, rad * cs, s.a);
-      v[2 * pair + 1] = det_fma(s.b, rad * sn, s.a);
-    }
-  } else if constexpr (K == init_kind::uniform) {
-    const float span = s.b - s.a;
-#pragma unroll
-    for (int l = 0; l < 4; ++l) v[l] = det_fma(span, bd::u01_closed_open(x.v[l]), s.a);
-  } else {
-    static_assert(K == init_kind::truncated_normal, "group_values: random kinds only");
-#pragma unroll
-    for (int l = 0; l < 4; ++l) v[l] = bd::truncnorm_value(s, tp, x.v[l]);
-  }
+  blueprint::detail::group_values<K>(s, tp, philox_for_element_group(seed, tensor_id, group), v);
 }
 
 template <dtype D>
