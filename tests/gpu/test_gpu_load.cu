@@ -23,6 +23,7 @@
 #include <blueprint/runtime/save_model.hpp>
 
 #include "../support/load_at.hpp"
+#include "../support/scratch.hpp"
 #include "gpu_check.hpp"
 
 using namespace blueprint;
@@ -31,10 +32,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("blueprint_gpu_load_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return test::scratch_dir("gpu_load", name);
 }
 
 /// "" when equal, else the count of differing bytes and the first one.

@@ -280,8 +280,9 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_segment_range_portable(const segment& se
                                                                std::uint64_t k_begin,
                                                                std::uint64_t k_end,
                                                                std::byte* arena) {
-  with_dtype(seg.type,
-             [&](auto tag) { fill_typed<decltype(tag)::value>(seg, seed, k_begin, k_end, arena); });
+  with_dtype(seg.type, [&](auto tag) BLUEPRINT_LAMBDA_INLINE {
+    fill_typed<decltype(tag)::value>(seg, seed, k_begin, k_end, arena);
+  });
 }
 
 BLUEPRINT_HD BLUEPRINT_INLINE std::uint64_t segment_fingerprint_portable(const segment& seg,
@@ -289,7 +290,7 @@ BLUEPRINT_HD BLUEPRINT_INLINE std::uint64_t segment_fingerprint_portable(const s
                                                                          std::uint64_t k_end,
                                                                          const std::byte* arena) {
   if (seg.padding != 0) return 0;
-  return with_dtype(seg.type, [&](auto tag) -> std::uint64_t {
+  return with_dtype(seg.type, [&](auto tag) BLUEPRINT_LAMBDA_INLINE -> std::uint64_t {
     return fingerprint_typed<decltype(tag)::value>(seg, k_begin, k_end, arena);
   });
 }

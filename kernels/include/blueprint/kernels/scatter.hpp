@@ -123,8 +123,9 @@ BLUEPRINT_HD BLUEPRINT_INLINE decltype(auto) with_source_format(source_format s,
 /// Element i of a source array of format f, widened to float (run-time format).
 [[nodiscard]] BLUEPRINT_HD inline float widen_source(source_format f, const unsigned char* src,
                                                      std::uint64_t i) {
-  return with_source_format(f,
-                            [&](auto tag) { return widen_source<decltype(tag)::value>(src, i); });
+  return with_source_format(f, [&](auto tag) BLUEPRINT_LAMBDA_INLINE {
+    return widen_source<decltype(tag)::value>(src, i);
+  });
 }
 
 /// Writes source element i (format f) as element i of the dtype-d array at dst: the bits

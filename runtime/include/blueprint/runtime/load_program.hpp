@@ -74,8 +74,8 @@ inline void convert_elements(const unsigned char* src, st_dtype s, std::byte* ds
     std::memcpy(dst, src, n * dtype_size(d));
     return;
   }
-  with_dtype(d, [&](auto target) {
-    with_source_format(source_format_of(s), [&](auto source) {
+  with_dtype(d, [&](auto target) BLUEPRINT_LAMBDA_INLINE {
+    with_source_format(source_format_of(s), [&](auto source) BLUEPRINT_LAMBDA_INLINE {
       convert_typed<decltype(source)::value, decltype(target)::value>(src, dst, n);
     });
   });
