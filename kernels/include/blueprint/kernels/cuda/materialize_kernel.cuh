@@ -381,17 +381,20 @@ struct ignore_byte {
 
 }  // namespace detail
 
-// ---- kernels -----------------------------------------------------------------------------
+namespace detail {
 
-/// Writes every segment of `t` into `arena`. Bytes outside all segments are not touched.
-/// @pre arena is 16-byte aligned (cudaMalloc: 256) and holds t.arena_bytes bytes
-static __global__ void __launch_bounds__(block_threads)
-    materialize_kernel(const kernel_tables t, std::byte* __restrict__ arena, std::uint64_t seed) {
+/// The work split of the three kernels (materialize, fingerprint, coverage), written once:
+/// tiles of tile_bytes in grid-stride order, each thread vectors_per_thread 16-byte vectors of
+/// its tile, and for each vector the segment that holds its first byte (thread 0 finds the
+/// tile's first segment, every thread advances from it). Calls body(vb, s) for each vector
+/// start vb < t.arena_bytes; s: the segment index, or -1 in a gap.
+template <class Body>
+__device__ __forceinline__ void for_each_vector(const kernel_tables& t, Body&& body) {
   __shared__ int tile_segment;
   const std::uint64_t vectors = (t.arena_bytes + vector_bytes - 1) / vector_bytes;
   const std::uint64_t tiles = (vectors + tile_vectors - 1) / tile_vectors;
   for (std::uint64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-    if (threadIdx.x == 0) tile_segment = detail::find_segment(t, tile * tile_bytes);
+    if (threadIdx.x == 0) tile_segment = find_segment(t, tile * tile_bytes);
     __syncthreads();
     int s = tile_segment;
     __syncthreads();  // tile_segment is rewritten next iteration
@@ -400,31 +403,44 @@ static __global__ void __launch_bounds__(block_threads)
       const std::uint64_t v = tile * tile_vectors + j * block_threads + threadIdx.x;
       const std::uint64_t vb = v * vector_bytes;
       if (vb >= t.arena_bytes) break;
-      s = detail::advance_segment(t, s, vb);
-      if (s >= 0 && vb + vector_bytes <= t.segments[s].byte_end) {
-        const kernel_segment& ks = t.segments[s];
-        const std::uint64_t size = dtype_size(ks.seg.type);
-        const std::uint64_t k = (vb - ks.seg.arena_offset) / size;
-        uint4 value;
-        const bool whole = with_dtype(ks.seg.type, [&](auto tag) {
-          return detail::segment_vector<decltype(tag)::value>(ks, seed, k, &value);
-        });
-        if (whole) {
-          __stcs(reinterpret_cast<uint4*>(arena + vb), value);  // streaming: written once
-        } else {
-#pragma unroll 1
-          for (std::uint64_t e = 0; e < vector_bytes / size; ++e)
-            detail::store_bits(arena + vb + e * size, size,
-                               detail::element_bits(ks.seg, seed, k + e));
-        }
-      } else {
-        const std::uint64_t ve =
-            vb + vector_bytes < t.arena_bytes ? vb + vector_bytes : t.arena_bytes;
-        detail::for_each_element_in(t, s, vb, ve, detail::fill_element{&t, arena, seed},
-                                    detail::ignore_byte{});
-      }
+      s = advance_segment(t, s, vb);
+      body(vb, s);
     }
   }
+}
+
+}  // namespace detail
+
+// ---- kernels -----------------------------------------------------------------------------
+
+/// Writes every segment of `t` into `arena`. Bytes outside all segments are not touched.
+/// @pre arena is 16-byte aligned (cudaMalloc: 256) and holds t.arena_bytes bytes
+static __global__ void __launch_bounds__(block_threads)
+    materialize_kernel(const kernel_tables t, std::byte* __restrict__ arena, std::uint64_t seed) {
+  detail::for_each_vector(t, [&](std::uint64_t vb, int s) {
+    if (s >= 0 && vb + vector_bytes <= t.segments[s].byte_end) {
+      const kernel_segment& ks = t.segments[s];
+      const std::uint64_t size = dtype_size(ks.seg.type);
+      const std::uint64_t k = (vb - ks.seg.arena_offset) / size;
+      uint4 value;
+      const bool whole = with_dtype(ks.seg.type, [&](auto tag) {
+        return detail::segment_vector<decltype(tag)::value>(ks, seed, k, &value);
+      });
+      if (whole) {
+        __stcs(reinterpret_cast<uint4*>(arena + vb), value);  // streaming: written once
+      } else {
+#pragma unroll 1
+        for (std::uint64_t e = 0; e < vector_bytes / size; ++e)
+          detail::store_bits(arena + vb + e * size, size,
+                             detail::element_bits(ks.seg, seed, k + e));
+      }
+    } else {
+      const std::uint64_t ve =
+          vb + vector_bytes < t.arena_bytes ? vb + vector_bytes : t.arena_bytes;
+      detail::for_each_element_in(t, s, vb, ve, detail::fill_element{&t, arena, seed},
+                                  detail::ignore_byte{});
+    }
+  });
 }
 
 namespace detail {
@@ -477,47 +493,33 @@ __device__ __forceinline__ std::uint64_t vector_fingerprint(const kernel_segment
 static __global__ void __launch_bounds__(block_threads)
     fingerprint_kernel(const kernel_tables t, const std::byte* __restrict__ arena,
                        unsigned long long* result) {
-  __shared__ int tile_segment;
-  const std::uint64_t vectors = (t.arena_bytes + vector_bytes - 1) / vector_bytes;
-  const std::uint64_t tiles = (vectors + tile_vectors - 1) / tile_vectors;
   std::uint64_t sum = 0;
-  for (std::uint64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-    if (threadIdx.x == 0) tile_segment = detail::find_segment(t, tile * tile_bytes);
-    __syncthreads();
-    int s = tile_segment;
-    __syncthreads();
-#pragma unroll 1
-    for (unsigned j = 0; j < vectors_per_thread; ++j) {
-      const std::uint64_t v = tile * tile_vectors + j * block_threads + threadIdx.x;
-      const std::uint64_t vb = v * vector_bytes;
-      if (vb >= t.arena_bytes) break;
-      s = detail::advance_segment(t, s, vb);
-      if (s >= 0 && vb + vector_bytes <= t.segments[s].byte_end) {
-        const kernel_segment& ks = t.segments[s];
-        if (ks.seg.padding != 0) continue;
-        const std::uint64_t k = (vb - ks.seg.arena_offset) / dtype_size(ks.seg.type);
-        const uint4 value = __ldcs(reinterpret_cast<const uint4*>(arena + vb));
-        // Both f8 dtypes hash alike: only the width matters here.
-        sum += with_dtype(ks.seg.type, [&](auto tag) -> std::uint64_t {
-          constexpr dtype d =
-              decltype(tag)::value == dtype::f8_e5m2 ? dtype::f8_e4m3fn : decltype(tag)::value;
-          return detail::vector_fingerprint<d>(ks, k, value);
-        });
-      } else {
-        const std::uint64_t ve =
-            vb + vector_bytes < t.arena_bytes ? vb + vector_bytes : t.arena_bytes;
-        detail::for_each_element_in(
-            t, s, vb, ve,
-            [&](int i, std::uint64_t k, std::uint64_t byte) {
-              const kernel_segment& ks = t.segments[i];
-              if (ks.seg.padding != 0) return;
-              const std::uint32_t bits = detail::load_bits(arena + byte, dtype_size(ks.seg.type));
-              sum += element_fingerprint(ks.seg.tensor_id, ks.seg.global_index(k), bits);
-            },
-            detail::ignore_byte{});
-      }
+  detail::for_each_vector(t, [&](std::uint64_t vb, int s) {
+    if (s >= 0 && vb + vector_bytes <= t.segments[s].byte_end) {
+      const kernel_segment& ks = t.segments[s];
+      if (ks.seg.padding != 0) return;
+      const std::uint64_t k = (vb - ks.seg.arena_offset) / dtype_size(ks.seg.type);
+      const uint4 value = __ldcs(reinterpret_cast<const uint4*>(arena + vb));
+      // Both f8 dtypes hash alike: only the width matters here.
+      sum += with_dtype(ks.seg.type, [&](auto tag) -> std::uint64_t {
+        constexpr dtype d =
+            decltype(tag)::value == dtype::f8_e5m2 ? dtype::f8_e4m3fn : decltype(tag)::value;
+        return detail::vector_fingerprint<d>(ks, k, value);
+      });
+    } else {
+      const std::uint64_t ve =
+          vb + vector_bytes < t.arena_bytes ? vb + vector_bytes : t.arena_bytes;
+      detail::for_each_element_in(
+          t, s, vb, ve,
+          [&](int i, std::uint64_t k, std::uint64_t byte) {
+            const kernel_segment& ks = t.segments[i];
+            if (ks.seg.padding != 0) return;
+            const std::uint32_t bits = detail::load_bits(arena + byte, dtype_size(ks.seg.type));
+            sum += element_fingerprint(ks.seg.tensor_id, ks.seg.global_index(k), bits);
+          },
+          detail::ignore_byte{});
     }
-  }
+  });
   const unsigned long long total = detail::block_sum(sum);
   if (threadIdx.x == 0 && total != 0) atomicAdd(result, total);
 }
@@ -527,69 +529,45 @@ static __global__ void __launch_bounds__(block_threads)
 static __global__ void __launch_bounds__(block_threads)
     coverage_kernel(const kernel_tables t, const std::byte* __restrict__ arena,
                     coverage_counters* out) {
-  __shared__ int tile_segment;
-  const std::uint64_t vectors = (t.arena_bytes + vector_bytes - 1) / vector_bytes;
-  const std::uint64_t tiles = (vectors + tile_vectors - 1) / tile_vectors;
   unsigned long long unwritten = 0, gap = 0, first = ~0ull;
-  for (std::uint64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-    if (threadIdx.x == 0) tile_segment = detail::find_segment(t, tile * tile_bytes);
-    __syncthreads();
-    int s = tile_segment;
-    __syncthreads();
-#pragma unroll 1
-    for (unsigned j = 0; j < vectors_per_thread; ++j) {
-      const std::uint64_t v = tile * tile_vectors + j * block_threads + threadIdx.x;
-      const std::uint64_t vb = v * vector_bytes;
-      if (vb >= t.arena_bytes) break;
-      s = detail::advance_segment(t, s, vb);
-      const std::uint64_t ve =
-          vb + vector_bytes < t.arena_bytes ? vb + vector_bytes : t.arena_bytes;
-      if (s >= 0 && ve == vb + vector_bytes && ve <= t.segments[s].byte_end) {
-        const uint4 x = __ldcs(reinterpret_cast<const uint4*>(arena + vb));
-        const std::uint64_t size = dtype_size(t.segments[s].seg.type);
-        const std::uint32_t w[4] = {x.x, x.y, x.z, x.w};
+  detail::for_each_vector(t, [&](std::uint64_t vb, int s) {
+    const std::uint64_t ve = vb + vector_bytes < t.arena_bytes ? vb + vector_bytes : t.arena_bytes;
+    if (s >= 0 && ve == vb + vector_bytes && ve <= t.segments[s].byte_end) {
+      const uint4 x = __ldcs(reinterpret_cast<const uint4*>(arena + vb));
+      const std::uint64_t size = dtype_size(t.segments[s].seg.type);
+      const std::uint32_t w[4] = {x.x, x.y, x.z, x.w};
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          for (std::uint64_t b = 0; b < 4; b += size) {
-            const std::uint32_t mask = size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
-            if (((w[i] >> (8 * b)) & mask) == mask) {
-              ++unwritten;
-              const unsigned long long at = vb + 4 * i + b;
-              first = at < first ? at : first;
-            }
+      for (int i = 0; i < 4; ++i) {
+        for (std::uint64_t b = 0; b < 4; b += size) {
+          const std::uint32_t mask = size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
+          if (((w[i] >> (8 * b)) & mask) == mask) {
+            ++unwritten;
+            const unsigned long long at = vb + 4 * i + b;
+            first = at < first ? at : first;
           }
         }
-      } else {
-        detail::for_each_element_in(
-            t, s, vb, ve,
-            [&](int i, std::uint64_t, std::uint64_t byte) {
-              const std::uint64_t size = dtype_size(t.segments[i].seg.type);
-              const std::uint32_t mask = size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
-              if (detail::load_bits(arena + byte, size) == mask) {
-                ++unwritten;
-                first = byte < first ? byte : first;
-              }
-            },
-            [&](std::uint64_t byte) {
-              if (static_cast<std::uint8_t>(arena[byte]) == 0xFFu) ++gap;
-            });
       }
+    } else {
+      detail::for_each_element_in(
+          t, s, vb, ve,
+          [&](int i, std::uint64_t, std::uint64_t byte) {
+            const std::uint64_t size = dtype_size(t.segments[i].seg.type);
+            const std::uint32_t mask = size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
+            if (detail::load_bits(arena + byte, size) == mask) {
+              ++unwritten;
+              first = byte < first ? byte : first;
+            }
+          },
+          [&](std::uint64_t byte) {
+            if (static_cast<std::uint8_t>(arena[byte]) == 0xFFu) ++gap;
+          });
     }
-  }
+  });
   if (unwritten != 0) {
     atomicAdd(&out->unwritten_elements, unwritten);
     atomicMin(&out->first_unwritten, first);
   }
   if (gap != 0) atomicAdd(&out->gap_poison_bytes, gap);
-}
-
-/// A plain fill of `bytes` bytes (multiple of 16) with one 16-byte pattern: the write
-/// bandwidth limit the materializer is measured against (benchmarks/gpu).
-static __global__ void __launch_bounds__(block_threads)
-    plain_fill_kernel(uint4* __restrict__ out, std::uint64_t vectors, uint4 pattern) {
-  for (std::uint64_t v = blockIdx.x * static_cast<std::uint64_t>(blockDim.x) + threadIdx.x;
-       v < vectors; v += static_cast<std::uint64_t>(gridDim.x) * blockDim.x)
-    __stcs(out + v, pattern);
 }
 
 // ---- host: launches ----------------------------------------------------------------------
@@ -649,20 +627,6 @@ template <class... Params, class... Args>
                                                  coverage_counters* out, int device,
                                                  cudaStream_t stream) {
   return launch_over_tiles(coverage_kernel, t, device, stream, arena, out);
-}
-
-/// Enqueues the plain fill (benchmarks' bandwidth reference).
-[[nodiscard]] inline cudaError_t launch_plain_fill(void* out, std::uint64_t bytes,
-                                                   std::uint32_t pattern, int device,
-                                                   cudaStream_t stream) {
-  cudaError_t error = cudaSuccess;
-  const int resident = resident_blocks(plain_fill_kernel, device, &error);
-  if (error != cudaSuccess) return error;
-  const std::uint64_t vectors = bytes / vector_bytes;
-  const std::uint64_t blocks = (vectors + block_threads - 1) / block_threads;
-  plain_fill_kernel<<<grid_for(blocks, resident), block_threads, 0, stream>>>(
-      static_cast<uint4*>(out), vectors, make_uint4(pattern, pattern, pattern, pattern));
-  return cudaGetLastError();
 }
 
 }  // namespace blueprint::cuda_kernels
