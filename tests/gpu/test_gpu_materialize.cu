@@ -329,6 +329,31 @@ GPU_TEST("a program with a gap leaves the gap untouched and the check counts it"
   GPU_CHECK(r.gap_poison_bytes == dropped);
 }
 
+GPU_TEST("the device model's lookups and their errors are the host model's") {
+  const auto l = dynamic_layout_of(models::tiny_llama, dtype_policy::bf16());
+  const auto p = plan(l, mesh{.pp = 2}, replicate);
+  const device_model stage1 = materialize(p, 1, cuda{}, {.source = init{.seed = 3}});
+  const materialized_model host = materialize(p, 1, cpu{}, {.source = init{.seed = 3}});
+  for (const char* name : {"model.norm.wieght", "model.embed_tokens.weight", "nothing.like.it"}) {
+    std::string device_error, host_error;
+    try {
+      (void)stage1[name];
+    } catch (const tensor_not_found& e) {
+      device_error = e.what();
+    }
+    try {
+      (void)host[name];
+    } catch (const tensor_not_found& e) {
+      host_error = e.what();
+    }
+    GPU_CHECK_MSG(!device_error.empty() && device_error == host_error,
+                  std::string(name) + ": device '" + device_error + "', host '" + host_error + "'");
+  }
+  GPU_CHECK_THROWS_WITH(stage1["model.norm.wieght"], "did you mean 'model.norm.weight'");
+  GPU_CHECK(stage1.contains("lm_head.weight") == host.contains("lm_head.weight"));
+  GPU_CHECK(&stage1.layout() != nullptr && stage1.layout().size() == l.size());
+}
+
 GPU_TEST("a no_init source allocates a zeroed arena and runs no kernel") {
   const auto l = dynamic_layout_of(models::tiny_llama, dtype_policy::bf16());
   device_model m = materialize(l, cuda{}, {.source = no_init{.seed = 3}});
