@@ -45,20 +45,26 @@ struct checkpoint_args {
   bool json = false;
 };
 
-/// The layout for `--dtype` (or the checkpoint's dtypes for `auto`).
-dynamic_layout layout_for(const model_entry& m, const layout_args& shape, const std::string& ckpt) {
+/// The layout for `--dtype`, or for `auto` the checkpoint's dtypes; `opened` receives the
+/// files it had to open for that, which the load then uses instead of opening them again.
+dynamic_layout layout_for(const model_entry& m, const layout_args& shape, const std::string& ckpt,
+                          std::shared_ptr<const checkpoint_files>* opened = nullptr) {
   if (shape.automatic()) {
-    const checkpoint_files c = open_checkpoint(ckpt);
-    return m.make_layout(checkpoint_dtype_policy(m.make_layout(dtype_policy::f32(), {}), c),
-                         shape.options());
+    auto files = std::make_shared<const checkpoint_files>(open_checkpoint(ckpt));
+    dynamic_layout l = m.make_layout(
+        checkpoint_dtype_policy(m.make_layout(dtype_policy::f32(), {}), *files), shape.options());
+    if (opened != nullptr) *opened = std::move(files);
+    return l;
   }
   return m.make_layout(shape.policy(), shape.options());
 }
 
 /// The checkpoint source of the options, with a progress bar on stderr when asked.
-checkpoint source_from(const checkpoint_args& a, const std::string& path, bool show_progress) {
+checkpoint source_from(const checkpoint_args& a, const std::string& path, bool show_progress,
+                       std::shared_ptr<const checkpoint_files> opened) {
   checkpoint o;
   o.path = path;
+  o.opened = std::move(opened);
   o.missing = parse_missing_policy(a.missing);
   o.seed = a.seed;
   o.staging_bytes = parse_byte_size(a.staging);
@@ -101,7 +107,8 @@ int run_load(const checkpoint_args& a) {
   const model_entry& m = find_builtin(a.model);
   const std::string& ckpt = a.in;
   const bool json = a.json;
-  const dynamic_layout layout = layout_for(m, a.shape, ckpt);
+  std::shared_ptr<const checkpoint_files> opened;
+  const dynamic_layout layout = layout_for(m, a.shape, ckpt, &opened);
   const mesh msh = a.mesh.parsed_mesh();
   const auto strat = std::optional<strategy>(a.mesh.parsed_strategy());
   const auto p = plan(layout, msh, *strat, a.mesh.options());
@@ -113,7 +120,7 @@ int run_load(const checkpoint_args& a) {
 
   const auto t0 = std::chrono::steady_clock::now();
   const materialized_model model =
-      materialize(p, rank, cpu{}, {.source = source_from(a, ckpt, !json && rank == 0)});
+      materialize(p, rank, cpu{}, {.source = source_from(a, ckpt, !json && rank == 0, opened)});
   const load_report& report = *model.load_report();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -161,7 +168,8 @@ int run_convert(const checkpoint_args& a) {
   const model_entry& m = find_builtin(a.model);
   const std::string& in = a.in;
   const std::string& out = a.out;
-  const dynamic_layout layout = layout_for(m, a.shape, in);
+  std::shared_ptr<const checkpoint_files> opened;
+  const dynamic_layout layout = layout_for(m, a.shape, in, &opened);
   // With --mesh under mpirun every rank reads its own bytes of IN and writes its own slices of
   // OUT (no gather); without, one process converts the whole model.
   const mesh msh = a.mesh.parsed_mesh();
@@ -170,7 +178,7 @@ int run_convert(const checkpoint_args& a) {
   const std::unique_ptr<communicator> comm = mesh_communicator(a, msh);
   const auto rank = comm ? static_cast<std::uint32_t>(comm->rank()) : 0u;
   const materialized_model model =
-      materialize(p, rank, cpu{}, {.source = source_from(a, in, false)});
+      materialize(p, rank, cpu{}, {.source = source_from(a, in, false, opened)});
   const load_report& report = *model.load_report();
   const save_options save_opts{.max_shard_size = parse_byte_size(a.max_shard_size)};
   single_process_communicator alone;

@@ -18,7 +18,7 @@ load_report load_arena_at(const L& layout, const program& prog, std::span<std::b
                           const std::string& path, checkpoint source = {}) {
   source.path = path;
   matched_checkpoint m = match_checkpoint(layout, source);
-  return load_arena(layout, prog, arena, m.files, std::move(m.match), source);
+  return load_arena(layout, prog, arena, *m.files, std::move(m.match), source);
 }
 
 }  // namespace blueprint::test

@@ -75,3 +75,17 @@ TEST_CASE("Saving one rank's shard alone is refused, naming a tensor it lacks",
       save(stage0, test::scratch_dir("materialize_from_checkpoint", "mfc_shard_alone").string()),
       Catch::Contains("one rank's shard") && Catch::Contains("model.layers.1."));
 }
+
+TEST_CASE("A checkpoint the caller opened already is loaded without opening it again",
+          "[checkpoint][materialize]") {
+  constexpr auto l = layout(models::tiny_llama, dtype_policy::bf16());
+  const fs::path dir = test::scratch_dir("materialize_from_checkpoint", "opened");
+  (void)save(materialize(l, cpu{}, {.source = init{.seed = 6}}), dir.string());
+  auto files = std::make_shared<const checkpoint_files>(open_checkpoint(dir.string()));
+  fs::remove_all(dir);  // nothing left to open: the open descriptors are what is read
+  const materialized_model loaded = materialize(
+      l, cpu{}, {.source = checkpoint{.path = dir.string(), .seed = 6, .opened = files}});
+  CHECK(test::same_arena(loaded, materialize(l, cpu{}, {.source = init{.seed = 6}})));
+  CHECK_THROWS_AS(materialize(l, cpu{}, {.source = checkpoint{.path = dir.string()}}),
+                  checkpoint_error);
+}

@@ -41,7 +41,8 @@ inline load_report load(device_model& model, checkpoint source,
   matched_checkpoint matched = match_checkpoint(model.layout(), source);
   if (!source.seed) source.seed = model.seed();
   return load_device_arena(model.layout(), model.program(), model.data(), model.device(),
-                           model.stream(), matched.files, std::move(matched.match), source, tuning);
+                           model.stream(), *matched.files, std::move(matched.match), source,
+                           tuning);
 }
 
 /// Saves a device model as a Hugging Face checkpoint: the arena is copied to the host (host

@@ -346,7 +346,7 @@ inline device_model materialize_on_device(arena_index index, cuda where,
     load.seed = m.seed_;
     BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.started_.get(), m.stream_));
     m.report_ = load_device_arena(m.layout(), m.program(), m.arena_.get(), m.device_, m.stream_,
-                                  matched->files, std::move(matched->match), load);
+                                  *matched->files, std::move(matched->match), load);
     BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.ready_.get(), m.stream_));
   } else if (options.poison && m.skip_) {
     BLUEPRINT_CUDA_CHECK(cudaEventRecord(m.started_.get(), m.stream_));

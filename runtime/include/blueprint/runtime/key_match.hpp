@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -201,20 +202,23 @@ template <class Layout>
   return p;
 }
 
-/// An opened checkpoint and its key match (the match points into the files' tables, which stay
-/// where they are when this record moves).
+/// An opened checkpoint and its key match (the match points into the files' tables).
 struct matched_checkpoint {
-  checkpoint_files files;
+  std::shared_ptr<const checkpoint_files> files;
   load_match match;
 };
 
-/// Opens and validates the checkpoint of `source` (headers, index) and matches its keys: the
-/// first step of every load, before anything is allocated or written.
+/// Opens and validates the checkpoint of `source` (headers, index; or takes `source.opened`)
+/// and matches its keys: the first step of every load, before anything is allocated or written.
 /// @throws checkpoint_error (format), checkpoint_key_error (strict policies)
 template <class Layout>
 [[nodiscard]] matched_checkpoint match_checkpoint(const Layout& layout, const checkpoint& source) {
-  matched_checkpoint m{open_checkpoint(source.path, source.limits), {}};
-  m.match = match_checkpoint(layout, m.files, source);
+  matched_checkpoint m;
+  m.files =
+      source.opened
+          ? source.opened
+          : std::make_shared<const checkpoint_files>(open_checkpoint(source.path, source.limits));
+  m.match = match_checkpoint(layout, *m.files, source);
   return m;
 }
 

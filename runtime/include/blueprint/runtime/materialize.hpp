@@ -216,7 +216,7 @@ inline materialized_model materialize_on_cpu(arena_index index, cpu target,
     checkpoint load = *source;
     load.seed = m.seed_;
     if (load.threads == 0) load.threads = std::min(m.threads_, 8u);
-    m.report_ = load_arena(m.layout(), m.program(), m.arena(), matched->files,
+    m.report_ = load_arena(m.layout(), m.program(), m.arena(), *matched->files,
                            std::move(matched->match), load);
   } else if (std::holds_alternative<init>(options.source)) {
     run_init_program(m.program(), m.seed_, m.arena(), cpu{m.threads_});
@@ -281,7 +281,7 @@ inline load_report load(materialized_model& model, checkpoint source) {
   matched_checkpoint matched = match_checkpoint(model.layout(), source);
   if (!source.seed) source.seed = model.seed();
   if (source.threads == 0) source.threads = std::min(model.threads(), 8u);
-  return load_arena(model.layout(), model.program(), model.arena(), matched.files,
+  return load_arena(model.layout(), model.program(), model.arena(), *matched.files,
                     std::move(matched.match), source);
 }
 

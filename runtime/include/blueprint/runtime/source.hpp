@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -22,6 +23,7 @@
 
 #include <blueprint/kernels/init.hpp>
 
+#include "checkpoint_files.hpp"
 #include "safetensors.hpp"
 
 namespace blueprint {
@@ -79,6 +81,9 @@ struct checkpoint {
   /// Called after each piece of work with the fraction done; return false to cancel (the load
   /// then throws). Called from worker threads, one call at a time.
   std::function<bool(float)> progress{};
+  /// The files of `path`, when the caller has opened them already (open_checkpoint; e.g. to
+  /// choose the dtype policy with checkpoint_dtype_policy): used instead of opening them again.
+  std::shared_ptr<const checkpoint_files> opened{};
 
   [[nodiscard]] bool unexpected_is_error() const {
     return unexpected == unexpected_policy::error ||
