@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,6 +21,7 @@
 #include <blueprint/codegen/layout.hpp>
 #include <blueprint/codegen/mesh.hpp>
 #include <blueprint/codegen/plan_options.hpp>
+#include <blueprint/runtime/communicator.hpp>
 #include <blueprint/runtime/model_entry.hpp>
 
 namespace blueprint::cli {
@@ -37,6 +39,11 @@ bool register_command(command c);
 [[nodiscard]] std::span<const model_entry> builtin_model_table();
 /// @throws std::invalid_argument listing the built-in names
 [[nodiscard]] const model_entry& find_builtin(std::string_view name);
+
+/// The MPI world for a mesh run with one process per rank (under mpirun), checked against it.
+/// @throws std::invalid_argument when the process count is not the mesh's rank count, or when
+///         this blueprint was built without MPI (`hint` is appended: what else the user can do)
+[[nodiscard]] std::unique_ptr<communicator> mpi_world_for(const mesh& m, std::string_view hint);
 
 /// --dtype, --norms-f32, --init, --alignment: what a layout is made with.
 struct layout_args {

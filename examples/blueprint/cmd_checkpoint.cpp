@@ -21,10 +21,6 @@
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/save_model.hpp>
 
-#if BLUEPRINT_HAVE_MPI
-#include <blueprint/runtime/mpi_communicator.hpp>
-#endif
-
 #include "byte_size.hpp"
 #include "cli.hpp"
 #include "describe.hpp"
@@ -89,18 +85,7 @@ checkpoint source_from(const checkpoint_args& a, const std::string& path, bool s
 /// Returns null when this process loads a single rank by itself.
 std::unique_ptr<communicator> mesh_communicator(const checkpoint_args& a, const mesh& msh) {
   if (a.rank || msh.world_size() == 1) return nullptr;
-#if BLUEPRINT_HAVE_MPI
-  auto comm = std::make_unique<mpi_communicator>();
-  if (static_cast<std::uint32_t>(comm->size()) != msh.world_size())
-    throw std::invalid_argument(
-        "mesh " + to_string(msh) + " has " + std::to_string(msh.world_size()) + " ranks but " +
-        std::to_string(comm->size()) + " processes were started (mpirun -np), or give --rank R");
-  return comm;
-#else
-  throw std::invalid_argument(
-      "--mesh without --rank runs one process per rank under mpirun, "
-      "and this blueprint was built without MPI; give --rank R");
-#endif
+  return mpi_world_for(msh, "; or give --rank R");
 }
 
 int run_load(const checkpoint_args& a) {

@@ -16,9 +16,6 @@
 #include <blueprint/codegen/plan.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/save_model.hpp>
-#if BLUEPRINT_HAVE_MPI
-#include <blueprint/runtime/mpi_communicator.hpp>
-#endif
 
 #include "byte_size.hpp"
 #include "cli.hpp"
@@ -42,14 +39,10 @@ struct init_args {
 /// prints one report whose fingerprint is the whole model's.
 int run_sharded_init(const init_args& args, const model_entry& m, const dynamic_layout& layout,
                      const materialize_options& options) {
-#if BLUEPRINT_HAVE_MPI
-  mpi_communicator comm;
   const mesh shape = args.mesh.parsed_mesh();
   const std::optional<strategy> how = args.mesh.parsed_strategy();
-  if (static_cast<int>(shape.world_size()) != comm.size())
-    throw std::invalid_argument(
-        "mesh " + to_string(shape) + " has " + std::to_string(shape.world_size()) + " ranks but " +
-        std::to_string(comm.size()) + " processes were started (mpirun -np)");
+  const std::unique_ptr<communicator> world = mpi_world_for(shape, "");
+  communicator& comm = *world;
   const auto p = plan(layout, shape, *how, args.mesh.options());
   const auto me = static_cast<std::uint32_t>(comm.rank());
   comm.barrier();
@@ -114,10 +107,6 @@ int run_sharded_init(const init_args& args, const model_entry& m, const dynamic_
   if (saved)
     std::printf("saved        %s (%zu files)\n", saved->directory.c_str(), saved->files.size());
   return 0;
-#else
-  (void)args, (void)m, (void)layout, (void)options;
-  throw std::invalid_argument("--mesh needs MPI: this blueprint was built without it");
-#endif
 }
 
 int run_init(const init_args& args, bool sharded) {

@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+#if BLUEPRINT_HAVE_MPI
+#include <blueprint/runtime/mpi_communicator.hpp>
+#endif
+
 #include "cli.hpp"
 
 namespace blueprint::cli {
@@ -23,6 +27,22 @@ bool register_command(command c) {
 }
 const std::vector<command>& commands() {
   return registry();
+}
+
+std::unique_ptr<communicator> mpi_world_for(const mesh& m, std::string_view hint) {
+#if BLUEPRINT_HAVE_MPI
+  auto comm = std::make_unique<mpi_communicator>();
+  if (static_cast<std::uint32_t>(comm->size()) != m.world_size())
+    throw std::invalid_argument("mesh " + to_string(m) + " has " + std::to_string(m.world_size()) +
+                                " ranks but " + std::to_string(comm->size()) +
+                                " processes were started (mpirun -np)" + std::string(hint));
+  return comm;
+#else
+  (void)m;
+  throw std::invalid_argument(
+      "--mesh runs one process per rank under mpirun, and this blueprint was built without MPI" +
+      std::string(hint));
+#endif
 }
 
 void layout_args::add_to(CLI::App& app, std::string dtype_default, bool allow_auto) {
