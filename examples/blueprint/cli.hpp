@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -23,6 +24,7 @@
 #include <blueprint/codegen/plan_options.hpp>
 #include <blueprint/runtime/communicator.hpp>
 #include <blueprint/runtime/model_entry.hpp>
+#include <blueprint/dsl/hf_model.hpp>
 
 namespace blueprint::cli {
 
@@ -35,10 +37,18 @@ struct command {
 bool register_command(command c);
 [[nodiscard]] const std::vector<command>& commands();
 
-/// The built-in models (models.cpp: the one translation unit that compiles the table).
+/// The built-in models (models.cpp: the one translation unit that holds the table).
 [[nodiscard]] std::span<const model_entry> builtin_model_table();
-/// @throws std::invalid_argument listing the built-in names
-[[nodiscard]] const model_entry& find_builtin(std::string_view name);
+/// MODEL: a built-in name, a config.json, or a directory holding one.
+/// @throws std::invalid_argument listing the built-in names, or naming the config.json problem
+[[nodiscard]] hf_model resolve_model(std::string_view model);
+/// The directory of a MODEL given as a path (where its checkpoint is), "" for a built-in.
+[[nodiscard]] std::string model_directory(std::string_view model);
+/// config.json (with the saved dtype) and generation_config.json, for save_options.extra_files.
+[[nodiscard]] std::map<std::string, std::string> files_for_transformers(const hf_model& m,
+                                                                        dtype saved);
+/// The dtype the model's config.json declares (`--dtype auto` on init), if any.
+[[nodiscard]] std::optional<dtype> declared_dtype(const hf_model& m);
 
 /// The MPI world for a mesh run with one process per rank (under mpirun), checked against it.
 /// @throws std::invalid_argument when the process count is not the mesh's rank count, or when

@@ -1,12 +1,15 @@
 // `blueprint load | convert | verify`: Hugging Face safetensors checkpoints from the command line.
 //
-//   blueprint load MODEL CKPT [--dtype auto|bf16|...] [--mesh pp=..,dp=..,tp=.. --strategy S
+// MODEL is a built-in name, a config.json or a model directory; with a directory, CKPT may be
+// left out (the checkpoint beside config.json), and convert takes MODEL OUT.
+//
+//   blueprint load MODEL [CKPT] [--dtype auto|bf16|...] [--mesh pp=..,dp=..,tp=.. --strategy S
 //                  --rank R] [--missing error|init] [--staging 256MiB] [--threads N] [--json]
 //       loads (one rank's shard of) the model straight from the checkpoint, with a progress bar
 //       on stderr; prints time, GB/s, peak memory and the fingerprint.
 //   blueprint convert MODEL IN OUT [--dtype ...] [--max-shard-size 5GB] [--missing ...]
 //       load and save in one go: recast, reshard into files of another size.
-//   blueprint verify MODEL CKPT [--json]
+//   blueprint verify MODEL [CKPT] [--json]
 //       the key report only (headers are read and validated, no tensor data); exit status 0
 //       when the checkpoint matches the model exactly, 3 otherwise.
 #include <sys/resource.h>
@@ -28,6 +31,9 @@
 namespace blueprint::cli {
 namespace {
 
+constexpr const char* kModelHelp =
+    "a built-in model (blueprint models), a config.json, or a model directory holding one";
+
 struct checkpoint_args {
   std::string model, in, out;  // CKPT is `in`
   layout_args shape;
@@ -43,16 +49,26 @@ struct checkpoint_args {
 
 /// The layout for `--dtype`, or for `auto` the checkpoint's dtypes; `opened` receives the
 /// files it had to open for that, which the load then uses instead of opening them again.
-dynamic_layout layout_for(const model_entry& m, const layout_args& shape, const std::string& ckpt,
+dynamic_layout layout_for(const hf_model& m, const layout_args& shape, const std::string& ckpt,
                           std::shared_ptr<const checkpoint_files>* opened = nullptr) {
   if (shape.automatic()) {
     auto files = std::make_shared<const checkpoint_files>(open_checkpoint(ckpt));
-    dynamic_layout l = m.make_layout(
-        checkpoint_dtype_policy(m.make_layout(dtype_policy::f32(), {}), *files), shape.options());
+    dynamic_layout l = layout(
+        m, checkpoint_dtype_policy(layout(m, dtype_policy::f32(), {}), *files), shape.options());
     if (opened != nullptr) *opened = std::move(files);
     return l;
   }
-  return m.make_layout(shape.policy(), shape.options());
+  return layout(m, shape.policy(), shape.options());
+}
+
+/// CKPT when the command line leaves it out: the directory MODEL was read from.
+std::string checkpoint_of(const checkpoint_args& a) {
+  if (!a.in.empty()) return a.in;
+  const std::string dir = model_directory(a.model);
+  if (dir.empty())
+    throw std::invalid_argument("CKPT: required when MODEL ('" + a.model +
+                                "') is a built-in name rather than a model directory");
+  return dir;
 }
 
 /// The checkpoint source of the options, with a progress bar on stderr when asked.
@@ -89,8 +105,8 @@ std::unique_ptr<communicator> mesh_communicator(const checkpoint_args& a, const 
 }
 
 int run_load(const checkpoint_args& a) {
-  const model_entry& m = find_builtin(a.model);
-  const std::string& ckpt = a.in;
+  const hf_model m = resolve_model(a.model);
+  const std::string ckpt = checkpoint_of(a);
   const bool json = a.json;
   std::shared_ptr<const checkpoint_files> opened;
   const dynamic_layout layout = layout_for(m, a.shape, ckpt, &opened);
@@ -149,9 +165,15 @@ int run_load(const checkpoint_args& a) {
   return 0;
 }
 
-int run_convert(const checkpoint_args& a) {
-  const model_entry& m = find_builtin(a.model);
-  const std::string& in = a.in;
+int run_convert(const checkpoint_args& a_in) {
+  // Two operands: MODEL (a model directory, its checkpoint beside config.json) and OUT.
+  checkpoint_args a = a_in;
+  if (a.out.empty()) {
+    a.out = a.in;
+    a.in.clear();
+  }
+  const hf_model m = resolve_model(a.model);
+  const std::string in = checkpoint_of(a);
   const std::string& out = a.out;
   std::shared_ptr<const checkpoint_files> opened;
   const dynamic_layout layout = layout_for(m, a.shape, in, &opened);
@@ -165,7 +187,8 @@ int run_convert(const checkpoint_args& a) {
   const materialized_model model =
       materialize(p, rank, cpu{}, {.source = source_from(a, in, false, opened)});
   const load_report& report = *model.load_report();
-  const save_options save_opts{.max_shard_size = parse_byte_size(a.max_shard_size)};
+  save_options save_opts{.max_shard_size = parse_byte_size(a.max_shard_size)};
+  save_opts.extra_files = files_for_transformers(m, layout.policy.default_type);
   single_process_communicator alone;
   const save_report saved = save(p, rank, model, comm ? *comm : alone, out, save_opts);
   const std::uint64_t fingerprint =
@@ -189,8 +212,9 @@ int run_convert(const checkpoint_args& a) {
 }
 
 int run_verify(const checkpoint_args& a) {
-  const model_entry& m = find_builtin(a.model);
-  const load_report r = verify_checkpoint(layout_for(m, a.shape, a.in), a.in);
+  const hf_model m = resolve_model(a.model);
+  const std::string ckpt = checkpoint_of(a);
+  const load_report r = verify_checkpoint(layout_for(m, a.shape, ckpt), ckpt);
   if (a.json)
     std::printf("%s\n", to_json(r).dump(2).c_str());
   else
@@ -218,9 +242,10 @@ void setup(CLI::App& app, int& exit_code) {
     CLI::App* sub = app.add_subcommand(
         "load", "load a safetensors checkpoint (progress, GB/s, peak memory, fingerprint)");
     auto a = std::make_shared<checkpoint_args>();
-    sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
-    sub->add_option("CKPT", a->in, "a checkpoint directory, .safetensors file or index")
-        ->required();
+    sub->add_option("MODEL", a->model, kModelHelp)->required();
+    sub->add_option("CKPT", a->in,
+                    "a checkpoint directory, .safetensors file or index (default: MODEL's "
+                    "directory)");
     add_load_options(*sub, *a);
     sub->add_option("--rank", a->rank, "load this rank of the mesh alone (no mpirun)");
     sub->callback([&exit_code, a] { exit_code = run_load(*a); });
@@ -229,9 +254,10 @@ void setup(CLI::App& app, int& exit_code) {
     CLI::App* sub =
         app.add_subcommand("convert", "load a checkpoint and save it again (recast, reshard)");
     auto a = std::make_shared<checkpoint_args>();
-    sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
-    sub->add_option("IN", a->in, "the checkpoint to read")->required();
-    sub->add_option("OUT", a->out, "the directory to write")->required();
+    sub->add_option("MODEL", a->model, kModelHelp)->required();
+    sub->add_option("IN", a->in, "the checkpoint to read (leave out: MODEL's directory)")
+        ->required();
+    sub->add_option("OUT", a->out, "the directory to write");
     add_load_options(*sub, *a);
     sub->add_option("--max-shard-size", a->max_shard_size, "largest file written (5GB, 512MiB)")
         ->capture_default_str();
@@ -243,9 +269,10 @@ void setup(CLI::App& app, int& exit_code) {
         "the key report of a checkpoint against a model, nothing loaded (exit 3: "
         "differences)");
     auto a = std::make_shared<checkpoint_args>();
-    sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
-    sub->add_option("CKPT", a->in, "a checkpoint directory, .safetensors file or index")
-        ->required();
+    sub->add_option("MODEL", a->model, kModelHelp)->required();
+    sub->add_option("CKPT", a->in,
+                    "a checkpoint directory, .safetensors file or index (default: MODEL's "
+                    "directory)");
     a->shape.add_to(*sub, "auto", /*allow_auto=*/true);
     sub->add_flag("--json", a->json, "print JSON");
     sub->callback([&exit_code, a] { exit_code = run_verify(*a); });

@@ -1,6 +1,6 @@
 // `blueprint init MODEL [--dtype bf16] [--seed S] [--threads N] [--init pytorch] [--norms-f32]
 // [--poison] [--populate] [--no-huge-pages] [--mesh M --strategy S ...] [--save DIR] [--json]`:
-// materialize a built-in model (or, under mpirun with --mesh, one shard per rank) on this host's
+// materialize a model — built-in, or read from a config.json — (or, under mpirun with --mesh, one shard per rank) on this host's
 // CPU and report what it cost (allocation, init time and GB/s, peak memory) and the
 // model's fingerprint, the number any other materializer (more threads, a shard plan, a GPU)
 // must reproduce for the same seed.
@@ -37,7 +37,7 @@ struct init_args {
 
 /// `--mesh`: one process per rank (under mpirun); each materializes only its shard; rank 0
 /// prints one report whose fingerprint is the whole model's.
-int run_sharded_init(const init_args& args, const model_entry& m, const dynamic_layout& layout,
+int run_sharded_init(const init_args& args, const hf_model& m, const dynamic_layout& layout,
                      const materialize_options& options) {
   const mesh shape = args.mesh.parsed_mesh();
   const std::optional<strategy> how = args.mesh.parsed_strategy();
@@ -51,7 +51,8 @@ int run_sharded_init(const init_args& args, const model_entry& m, const dynamic_
   std::optional<save_report> saved;
   if (!args.save_dir.empty())
     saved = save(p, me, shard, comm, args.save_dir,
-                 {.max_shard_size = parse_byte_size(args.max_shard_size)});
+                 {.max_shard_size = parse_byte_size(args.max_shard_size),
+                  .extra_files = files_for_transformers(m, layout.policy.default_type)});
   struct rank_row {
     double alloc_seconds, init_seconds;
     std::uint64_t bytes, peak_rss;
@@ -110,11 +111,24 @@ int run_sharded_init(const init_args& args, const model_entry& m, const dynamic_
 }
 
 int run_init(const init_args& args, bool sharded) {
-  const model_entry& m = find_builtin(args.model);
-  const dtype_policy policy = args.shape.policy();
+  const hf_model m = resolve_model(args.model);
+  // --dtype auto: the dtype config.json declares (dtype, or torch_dtype in older files).
+  dtype_policy policy = dtype_policy::f32();
+  if (args.shape.automatic()) {
+    const std::optional<dtype> declared = declared_dtype(m);
+    if (!declared)
+      throw std::invalid_argument("--dtype auto: " +
+                                  (m.source.empty() ? "the built-in model '" + m.name + "'"
+                                                    : m.source) +
+                                  " declares no dtype (dtype or torch_dtype); give --dtype");
+    policy = dtype_policy::uniform(*declared);
+    if (args.shape.norms_f32) policy = policy.norms_in_f32();
+  } else {
+    policy = args.shape.policy();
+  }
   const layout_options layout_opts = args.shape.options();
   const dtype type = policy.default_type;
-  const dynamic_layout layout = m.make_layout(policy, layout_opts);
+  const dynamic_layout layout = blueprint::layout(m, policy, layout_opts);
   materialize_options options;
   options.source = init{.seed = args.seed};
   options.poison = args.poison;
@@ -129,7 +143,9 @@ int run_init(const init_args& args, bool sharded) {
   const std::uint64_t rss = peak_rss_bytes();
   std::optional<save_report> saved;
   if (!args.save_dir.empty())
-    saved = save(model, args.save_dir, {.max_shard_size = parse_byte_size(args.max_shard_size)});
+    saved = save(model, args.save_dir,
+                 {.max_shard_size = parse_byte_size(args.max_shard_size),
+                  .extra_files = files_for_transformers(m, type)});
   const double bytes = static_cast<double>(model.bytes());
   const double gbps = model.init_seconds() > 0 ? bytes / model.init_seconds() / 1e9 : 0.0;
   const double elements_per_s =
@@ -187,8 +203,10 @@ void setup(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand(
       "init", "materialize a model on the CPU; print time, GB/s, peak memory, fingerprint");
   auto a = std::make_shared<init_args>();
-  sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
-  a->shape.add_to(*sub, "bf16");
+  sub->add_option("MODEL", a->model,
+                  "a built-in model (blueprint models), a config.json, or a model directory")
+      ->required();
+  a->shape.add_to(*sub, "bf16", /*allow_auto=*/true);
   a->mesh.add_to(*sub);
   sub->add_option("--seed", a->seed, "the init seed")->capture_default_str();
   sub->add_option("--threads", a->threads, "worker threads (0: one per hardware thread)")

@@ -12,28 +12,30 @@ int run_models(bool json) {
   if (json) {
     nlohmann::json list = nlohmann::json::array();
     for (const model_entry& m : builtin_model_table())
-      list.push_back({{"name", m.name}, {"family", m.family}, {"parameters", m.parameters}});
+      list.push_back({{"name", m.name}, {"family", m.family}, {"parameters", m.parameter_count()}});
     std::printf("%s\n", list.dump(2).c_str());
     return 0;
   }
-  std::printf("%-18s %-8s %18s\n", "model", "family", "parameters");
+  std::printf("%-18s %-12s %18s\n", "model", "model_type", "parameters");
   for (const model_entry& m : builtin_model_table())
-    std::printf("%-18.*s %-8.*s %18llu\n", static_cast<int>(m.name.size()), m.name.data(),
+    std::printf("%-18.*s %-12.*s %18llu\n", static_cast<int>(m.name.size()), m.name.data(),
                 static_cast<int>(m.family.size()), m.family.data(),
-                static_cast<unsigned long long>(m.parameters));
+                static_cast<unsigned long long>(m.parameter_count()));
   return 0;
 }
 
 int run_inspect(const std::string& model, const layout_args& shape, bool json) {
-  const model_entry& m = find_builtin(model);
+  const hf_model m = resolve_model(model);
   const dtype_policy policy = shape.policy();
   const layout_options options = shape.options();
-  const dynamic_layout layout = m.make_layout(policy, options);
+  const dynamic_layout layout = blueprint::layout(m, policy, options);
 
   if (json) {
     nlohmann::json j;
     j["model"] = m.name;
-    j["family"] = m.family;
+    j["family"] = m.model_type;
+    j["model_type"] = m.model_type;
+    if (!m.source.empty()) j["config"] = m.source;
     j["parameters"] = layout.parameter_count();
     j["bytes"] = layout.total_bytes();
     j["tensor_bytes"] = layout.tensor_bytes();
@@ -94,7 +96,7 @@ void setup(CLI::App& app, int& exit_code) {
     bool json = false;
   };
   auto a = std::make_shared<args>();
-  inspect->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
+  inspect->add_option("MODEL", a->model, "a built-in model (blueprint models), a config.json, or a model directory")->required();
   a->shape.add_to(*inspect, "f32");
   inspect->add_flag("--json", a->json, "print JSON");
   inspect->callback([&exit_code, a] { exit_code = run_inspect(a->model, a->shape, a->json); });

@@ -35,12 +35,12 @@ struct plan_command_args {
 };
 
 int run_plan(const plan_command_args& a) {
-  const model_entry& entry = find_builtin(a.model);
+  const hf_model entry = resolve_model(a.model);
   const dtype_policy policy = a.shape.policy();
   const mesh m = a.mesh.parsed_mesh();
   const std::optional<strategy> s = a.mesh.parsed_strategy();
   const plan_options o = a.mesh.options();
-  const dynamic_layout layout = entry.make_layout(policy, a.shape.options());
+  const dynamic_layout layout = blueprint::layout(entry, policy, a.shape.options());
   const auto p = plan(layout, m, *s, o);
   const plan_context c = p.context();
   const std::vector<rank_summary> ranks = p.summaries();
@@ -152,7 +152,7 @@ void setup(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand(
       "plan", "the shard plan of a model on a device mesh: per-rank bytes, padding, memory");
   auto a = std::make_shared<plan_command_args>();
-  sub->add_option("MODEL", a->model, "a built-in model (blueprint models)")->required();
+  sub->add_option("MODEL", a->model, "a built-in model (blueprint models), a config.json, or a model directory")->required();
   a->shape.add_to(*sub, "bf16");
   a->mesh.add_to(*sub);
   sub->add_flag("--ranks", a->ranks, "list every rank and what it holds");

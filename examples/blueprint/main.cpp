@@ -49,7 +49,7 @@ void layout_args::add_to(CLI::App& app, std::string dtype_default, bool allow_au
   dtype = std::move(dtype_default);
   app.add_option("--dtype", dtype,
                  allow_auto ? "storage dtype: f32, bf16, f16, f8_e4m3fn, f8_e5m2, or auto (the "
-                              "checkpoint's)"
+                              "checkpoint's; for init, what config.json declares)"
                             : "storage dtype: f32, bf16, f16, f8_e4m3fn, f8_e5m2")
       ->capture_default_str();
   app.add_flag("--norms-f32", norms_f32, "keep norm weights and biases in f32");

@@ -1,5 +1,9 @@
-// The table of built-in models, compiled once for the whole command (it instantiates every
-// built-in model); the subcommands see only model_entry records (cli.hpp).
+// MODEL on the command line: a built-in name, a config.json, or a model directory holding one.
+// The built-in table and the config.json reader are compiled here once; the subcommands see
+// hf_model records (cli.hpp).
+#include <filesystem>
+
+#include <blueprint/runtime/hf_config.hpp>
 #include <blueprint/runtime/registry.hpp>
 
 #include "cli.hpp"
@@ -10,8 +14,42 @@ std::span<const model_entry> builtin_model_table() {
   return builtin_models;
 }
 
-const model_entry& find_builtin(std::string_view name) {
-  return find_model(name);
+hf_model resolve_model(std::string_view model) {
+  for (const model_entry& m : builtin_models)
+    if (m.name == model) return m.model();
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(model), ec)) return hf::read_config(model);
+  std::string known;
+  for (const model_entry& m : builtin_models)
+    known += (known.empty() ? "" : ", ") + std::string(m.name);
+  throw std::invalid_argument("model '" + std::string(model) +
+                              "': not a built-in model and no such config.json or model "
+                              "directory; built-in models: " +
+                              known);
+}
+
+std::string model_directory(std::string_view model) {
+  for (const model_entry& m : builtin_models)
+    if (m.name == model) return "";
+  std::error_code ec;
+  const std::filesystem::path p(model);
+  if (std::filesystem::is_directory(p, ec)) return p.string();
+  if (std::filesystem::is_regular_file(p, ec)) {
+    const std::filesystem::path parent = p.parent_path();
+    return parent.empty() ? "." : parent.string();
+  }
+  return "";
+}
+
+std::map<std::string, std::string> files_for_transformers(const hf_model& m, dtype saved) {
+  std::map<std::string, std::string> files{{"config.json", hf::config_json_for(m, saved)}};
+  if (!m.generation_config_json.empty())
+    files.emplace("generation_config.json", m.generation_config_json);
+  return files;
+}
+
+std::optional<dtype> declared_dtype(const hf_model& m) {
+  return hf::declared_dtype(m);
 }
 
 }  // namespace blueprint::cli

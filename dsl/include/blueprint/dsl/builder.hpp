@@ -1,14 +1,19 @@
 // Flattening: the declaration tree writes its tensor records into a builder.
 //
-// Every node type has `static constexpr void emit(table_builder&)`. The builder keeps the
-// current name prefix ("model.layers.3") and the pipeline unit, so a repeated block is emitted
-// by a plain loop over its index: compile-time work grows with the number of tensor records,
-// never with the number of types (there is one block type however many layers repeat it).
+// Every layer is a constexpr function over plain values that writes its records into a builder
+// (layers.hpp); node types and families call those functions. The builder keeps the current
+// name prefix ("model.layers.3") and the pipeline unit, so a repeated block is emitted by a
+// plain loop over its index: compile-time work grows with the number of tensor records, never
+// with the number of types. A builder without storage only counts: the same function first
+// sizes the table (a constant at compile time, a vector's size at run time), then fills it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <blueprint/kernels/fingerprint.hpp>
 
@@ -19,11 +24,27 @@ namespace blueprint::dsl {
 /// Not constexpr on purpose: reaching it during constant evaluation is the compile error.
 inline void name_longer_than_max_name_size() {}
 
+/// A name past max_name_size: a compile error in constant evaluation, else an exception
+/// naming the prefix.
+template <class = void>  // a template: a constexpr function that never is constant is allowed
+constexpr void reject_long_name(std::string_view prefix, std::string_view part) {
+  if (std::is_constant_evaluated()) {
+    name_longer_than_max_name_size();
+  } else {
+    throw std::length_error("tensor name '" + std::string(prefix) + "." + std::string(part) +
+                            "' is longer than " + std::to_string(max_name_size) + " characters");
+  }
+}
+
 struct table_builder {
-  tensor_spec* tensors = nullptr;
+  tensor_spec* tensors = nullptr;  // null: count only
   std::size_t tensor_count = 0;
   tie_spec* ties = nullptr;
   std::size_t tie_count = 0;
+  std::uint64_t parameters = 0;  // parameters (persistent, not buffers), ties excluded; counted
+                                 // by add_tensor (graph.hpp)
+  tensor_spec scratch{};         // where a counting builder writes
+  tie_spec scratch_tie{};
 
   char prefix[max_name_size + 1]{};
   std::size_t prefix_size = 0;
@@ -39,7 +60,8 @@ struct table_builder {
   constexpr std::size_t push(std::string_view part) {
     const std::size_t saved = prefix_size;
     if (part.empty()) return saved;
-    if (prefix_size + 1 + part.size() > max_name_size) name_longer_than_max_name_size();
+    if (prefix_size + 1 + part.size() > max_name_size)
+      reject_long_name({prefix, prefix_size}, part);
     if (prefix_size != 0) prefix[prefix_size++] = '.';
     for (char c : part) prefix[prefix_size++] = c;
     return saved;
@@ -52,6 +74,7 @@ struct table_builder {
       i /= 10;
     } while (i != 0);
     const std::size_t saved = prefix_size;
+    if (prefix_size + 1 + n > max_name_size) reject_long_name({prefix, prefix_size}, "<index>");
     if (prefix_size != 0) prefix[prefix_size++] = '.';
     while (n != 0) prefix[prefix_size++] = digits[--n];
     return saved;
@@ -77,7 +100,15 @@ struct table_builder {
     unit_has_tensors = false;
   }
 
+  [[nodiscard]] constexpr bool counting() const { return tensors == nullptr; }
+
   constexpr tensor_spec& add(std::string_view leaf) {
+    if (counting()) {
+      ++tensor_count;
+      unit_has_tensors = true;
+      scratch = tensor_spec{};
+      return scratch;
+    }
     tensor_spec& t = tensors[tensor_count++];
     t.name_storage.assign(full_name(leaf));
     t.id = tensor_id_from_name(t.name());
@@ -89,6 +120,10 @@ struct table_builder {
   }
 
   constexpr void add_tie(std::string_view alias, std::string_view target) {
+    if (counting()) {
+      ++tie_count;
+      return;
+    }
     tie_spec& t = ties[tie_count++];
     t.name_storage.assign(full_name(alias));
     t.target_storage.assign(target);

@@ -14,6 +14,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <span>
 #include <string_view>
 
 #include "builder.hpp"
@@ -42,7 +44,100 @@ struct tensor_options {
   std::uint64_t fan_out = 0;
   bool persistent = true;
   std::uint8_t fused = 1;
+  head_group heads = head_group::none;  // see tensor_spec
+  std::uint32_t head_size = 0;
+  bool vocab = false;
+  std::uint64_t blocks[3]{};
+  std::int64_t zero_row = -1;
 };
+
+/// Writes one tensor record: the leaf every layer function and node type ends in.
+constexpr tensor_spec& add_tensor(table_builder& b, std::string_view name,
+                                  std::span<const std::uint64_t> dims, const tensor_options& o) {
+  tensor_spec& t = b.add(name);
+  t.rank = static_cast<std::uint8_t>(dims.size());
+  t.numel = 1;
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    t.shape[i] = dims[i];
+    t.numel *= dims[i];
+  }
+  t.role = o.role;
+  t.kind = o.kind;
+  t.init = o.init;
+  t.fan_in = o.fan_in;
+  t.fan_out = o.fan_out;
+  t.persistent = o.persistent;
+  t.fused = o.fused;
+  t.heads = o.heads;
+  t.head_size = o.head_size;
+  t.vocab = o.vocab;
+  for (std::size_t i = 0; i < 3; ++i) t.blocks[i] = o.blocks[i];
+  t.zero_row = o.zero_row;
+  // transformers' count: parameters only; buffers, even persistent ones, are not counted.
+  if (o.persistent && o.kind != tensor_kind::buffer) b.parameters += t.numel;
+  return t;
+}
+constexpr tensor_spec& add_tensor(table_builder& b, std::string_view name,
+                                  std::initializer_list<std::uint64_t> dims,
+                                  const tensor_options& o) {
+  return add_tensor(b, name, std::span<const std::uint64_t>(dims.begin(), dims.size()), o);
+}
+
+/// The prefix `name` for the lifetime of this object: `const named_scope s{b, "self_attn"};`.
+struct named_scope {
+  table_builder& b;
+  std::size_t saved;
+  constexpr named_scope(table_builder& builder, std::string_view name)
+      : b(builder), saved(builder.push(name)) {}
+  constexpr ~named_scope() { b.pop(saved); }
+  named_scope(const named_scope&) = delete;
+  named_scope& operator=(const named_scope&) = delete;
+};
+
+/// `count` repeated blocks `name.0` ... `name.(count-1)`, each its own pipeline / FSDP unit;
+/// `each(i)` emits block i.
+template <class Each>
+constexpr void repeat_blocks(table_builder& b, std::string_view name, std::uint64_t count,
+                             Each&& each) {
+  const named_scope outer{b, name};
+  const bool outermost = b.block < 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::size_t saved = b.push_index(i);
+    if (outermost) b.begin_block();
+    each(i);
+    if (outermost) b.end_block();
+    b.pop(saved);
+  }
+}
+
+/// `count` experts `name.0` ... `name.(count-1)`: their tensors carry the expert index, which
+/// the shard plan distributes over the `ep` mesh axis.
+template <class Each>
+constexpr void repeat_experts(table_builder& b, std::string_view name, std::uint64_t count,
+                              Each&& each) {
+  const named_scope outer{b, name};
+  for (std::uint64_t e = 0; e < count; ++e) {
+    const std::size_t saved = b.push_index(e);
+    b.expert = static_cast<std::int32_t>(e);
+    each(e);
+    b.expert = -1;
+    b.pop(saved);
+  }
+}
+
+/// How many records a layer function writes, and its persistent elements: the same function
+/// run on a builder that only counts.
+struct record_counts {
+  std::size_t tensors = 0;
+  std::size_t ties = 0;
+  std::uint64_t parameters = 0;
+};
+template <class Emit>
+[[nodiscard]] constexpr record_counts count_records(Emit&& emit) {
+  table_builder b{};
+  emit(b);
+  return {b.tensor_count, b.tie_count, b.parameters};
+}
 
 /// A leaf: one parameter or buffer.
 template <fixed_string Name, class Shape, tensor_options Options = tensor_options{}>
@@ -59,22 +154,11 @@ struct tensor {
   static constexpr std::string_view node_name = Name.view();
   static constexpr std::size_t tensor_count = 1;
   static constexpr std::size_t tie_count = 0;
-  static constexpr std::uint64_t parameter_count = Options.persistent ? Shape::numel : 0;
+  static constexpr std::uint64_t parameter_count =
+      Options.persistent && Options.kind != tensor_kind::buffer ? Shape::numel : 0;
   static constexpr std::uint64_t model_dim = 0;
 
-  static constexpr void emit(table_builder& b) {
-    tensor_spec& t = b.add(node_name);
-    t.rank = Shape::rank;
-    for (std::size_t i = 0; i < Shape::rank; ++i) t.shape[i] = Shape::dims[i];
-    t.numel = Shape::numel;
-    t.role = Options.role;
-    t.kind = Options.kind;
-    t.init = Options.init;
-    t.fan_in = Options.fan_in;
-    t.fan_out = Options.fan_out;
-    t.persistent = Options.persistent;
-    t.fused = Options.fused;
-  }
+  static constexpr void emit(table_builder& b) { add_tensor(b, node_name, Shape::dims, Options); }
 };
 
 namespace detail {
@@ -147,16 +231,7 @@ struct repeat {
   static constexpr std::size_t count = N;
 
   static constexpr void emit(table_builder& b) {
-    const std::size_t saved = b.push(node_name);
-    const bool outermost = b.block < 0;
-    for (std::size_t i = 0; i < N; ++i) {
-      const std::size_t saved_index = b.push_index(i);
-      if (outermost) b.begin_block();
-      Block::emit(b);
-      if (outermost) b.end_block();
-      b.pop(saved_index);
-    }
-    b.pop(saved);
+    repeat_blocks(b, node_name, N, [&](std::uint64_t) { Block::emit(b); });
   }
 };
 
@@ -175,15 +250,7 @@ struct experts {
   static constexpr std::size_t count = E;
 
   static constexpr void emit(table_builder& b) {
-    const std::size_t saved = b.push(node_name);
-    for (std::size_t e = 0; e < E; ++e) {
-      const std::size_t saved_index = b.push_index(e);
-      b.expert = static_cast<std::int32_t>(e);
-      Expert::emit(b);
-      b.expert = -1;
-      b.pop(saved_index);
-    }
-    b.pop(saved);
+    repeat_experts(b, node_name, E, [&](std::uint64_t) { Expert::emit(b); });
   }
 };
 

@@ -1,9 +1,13 @@
 // A model: the root of a declaration, and its flattened, checked tensor table.
 //
-// `model<"name", children...>` is an empty type; all it knows is static. `table()` is the
-// constexpr array of tensor records (one per stored tensor, ties excluded) that every later
-// phase consumes; it is computed once per model type and checked: tie targets exist and have
-// the alias's shape, and fully-qualified names are unique.
+// `model<"name", children...>` (a declaration written as types) and `defined_model<"name",
+// Definition>` (a family's emit function over a constexpr config) are empty types; all they
+// know is static. `table()` is the constexpr array of tensor records (one per stored tensor,
+// ties excluded) that every later phase consumes; it is computed once per model type and
+// checked: tie targets exist and have the alias's shape, and fully-qualified names are unique.
+// `build_table(emit)` runs the same emit function at run time into vectors, with the same
+// checks as exceptions: a model read from config.json gets the table its compile-time twin
+// gets, record for record.
 #pragma once
 
 #include <algorithm>
@@ -11,7 +15,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "builder.hpp"
 #include "fixed_string.hpp"
@@ -138,10 +145,130 @@ struct model {
   }
 };
 
-template <class T>
-struct is_model : std::false_type {};
-template <fixed_string Name, class... Children>
-struct is_model<model<Name, Children...>> : std::true_type {};
+namespace detail {
+/// Fills a table of known size with `emit`'s records and resolves ties and units.
+template <std::size_t Tensors, std::size_t Ties, class Emit>
+constexpr tensor_table<Tensors, Ties> flatten_emitted(Emit&& emit) {
+  tensor_table<Tensors, Ties> table{};
+  table_builder b{};
+  b.tensors = table.tensors.data();
+  b.ties = table.ties.data();
+  emit(b);
+  std::uint32_t units = 0;
+  for (const tensor_spec& t : table.tensors) units = std::max(units, t.unit + 1);
+  table.unit_count = units;
+  table.block_count = static_cast<std::uint32_t>(b.blocks_seen);
+  for (tie_spec& tie : table.ties) {
+    tie.target = static_cast<std::uint32_t>(table.tensors.size());
+    for (std::size_t i = 0; i < table.tensors.size(); ++i)
+      if (table.tensors[i].name() == tie.target_name()) tie.target = static_cast<std::uint32_t>(i);
+  }
+  return table;
+}
+
+template <class Table>
+constexpr bool ties_resolve(const Table& table) {
+  for (const tie_spec& t : table.ties)
+    if (t.target >= table.tensors.size()) return false;
+  return true;
+}
+
+template <class Definition>
+struct defined_counts {
+  static constexpr record_counts value =
+      count_records([](table_builder& b) { Definition::emit(b); });
+};
+
+template <fixed_string Name, class Definition>
+struct defined_checks {
+  static constexpr auto flat =
+      flatten_emitted<defined_counts<Definition>::value.tensors,
+                      defined_counts<Definition>::value.ties>(
+          [](table_builder& b) { Definition::emit(b); });
+  static_assert(ties_resolve(flat), "model: the target of a tied tensor does not exist");
+  static_assert(names_are_unique(flat), "model: two tensors have the same fully-qualified name");
+  static constexpr bool ok = true;
+};
+}  // namespace detail
+
+/// A model whose tensors a definition's `static constexpr void emit(table_builder&)` writes: the
+/// families' compile-time types (`llama<"name", llama_config{...}>`), whose Definition states
+/// the family's rules as static_asserts and runs the family's emit function on the config.
+template <fixed_string Name, class Definition>
+struct defined_model {
+  using definition = Definition;
+  using checks = detail::defined_checks<Name, Definition>;
+  static constexpr record_counts counts = detail::defined_counts<Definition>::value;
+  static constexpr std::size_t tensor_count = counts.tensors;
+  static constexpr std::size_t tie_count = counts.ties;
+
+  [[nodiscard]] static constexpr std::string_view name() { return Name.view(); }
+  [[nodiscard]] static constexpr const auto& table() {
+    static_assert(checks::ok);
+    return checks::flat;
+  }
+  [[nodiscard]] static constexpr const auto& tensors() { return table().tensors; }
+  [[nodiscard]] static constexpr const auto& ties() { return table().ties; }
+  /// Elements of persistent tensors (buffers excluded), each tied tensor once.
+  [[nodiscard]] static constexpr std::uint64_t parameter_count() { return counts.parameters; }
+  [[nodiscard]] static constexpr std::uint32_t unit_count() { return table().unit_count; }
+  [[nodiscard]] static constexpr std::uint32_t block_count() { return table().block_count; }
+  [[nodiscard]] static constexpr std::optional<std::size_t> find(std::string_view name) {
+    for (std::size_t i = 0; i < tensors().size(); ++i)
+      if (tensors()[i].name() == name) return i;
+    for (const tie_spec& t : ties())
+      if (t.name() == name) return t.target;
+    return std::nullopt;
+  }
+};
+
+/// A tensor table held in vectors: what `build_table` makes at run time.
+struct dynamic_table {
+  std::vector<tensor_spec> tensors;
+  std::vector<tie_spec> ties;
+  std::uint32_t unit_count = 0;
+  std::uint32_t block_count = 0;
+  std::uint64_t parameters = 0;
+};
+
+/// Runs `emit` (a family's emit function bound to a config) into a dynamic table: a counting
+/// pass sizes the vectors, the second pass fills them.
+/// @throws std::invalid_argument naming a name longer than max_name_size, a duplicate name or
+///         a tie whose target does not exist
+template <class Emit>
+[[nodiscard]] dynamic_table build_table(Emit&& emit) {
+  table_builder counter{};
+  emit(counter);
+  dynamic_table table;
+  table.tensors.resize(counter.tensor_count);
+  table.ties.resize(counter.tie_count);
+  table_builder b{};
+  b.tensors = table.tensors.data();
+  b.ties = table.ties.data();
+  emit(b);
+  table.parameters = b.parameters;
+  table.block_count = static_cast<std::uint32_t>(b.blocks_seen);
+  for (const tensor_spec& t : table.tensors) table.unit_count = std::max(table.unit_count, t.unit + 1);
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> ids;
+  ids.reserve(table.tensors.size());
+  for (std::size_t i = 0; i < table.tensors.size(); ++i)
+    ids.emplace_back(table.tensors[i].id, static_cast<std::uint32_t>(i));
+  std::sort(ids.begin(), ids.end());
+  for (std::size_t i = 1; i < ids.size(); ++i)
+    if (ids[i].first == ids[i - 1].first)
+      throw std::invalid_argument("model: two tensors have the same fully-qualified name '" +
+                                  std::string(table.tensors[ids[i].second].name()) + "'");
+  for (tie_spec& tie : table.ties) {
+    const auto it = std::lower_bound(ids.begin(), ids.end(),
+                                     std::pair{tensor_id_from_name(tie.target_name()), 0u});
+    if (it == ids.end() || it->first != tensor_id_from_name(tie.target_name()))
+      throw std::invalid_argument("model: the target '" + std::string(tie.target_name()) +
+                                  "' of the tied tensor '" + std::string(tie.name()) +
+                                  "' does not exist");
+    tie.target = it->second;
+  }
+  return table;
+}
 
 /// A model declaration: a `model<...>` or a type derived from one.
 template <class M>

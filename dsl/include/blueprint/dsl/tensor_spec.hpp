@@ -69,6 +69,11 @@ enum class tensor_kind : std::uint8_t {
   return "?";
 }
 
+/// What the split dimension of an attention tensor is made of, for the shard planner's head
+/// rules: query heads (q, o, and fused q/k/v blocks) or key/value heads, which a
+/// tensor-parallel degree above their count may replicate.
+enum class head_group : std::uint8_t { none, query, key_value };
+
 /// A fixed-capacity name, usable in constexpr arrays.
 struct tensor_name {
   char chars[max_name_size + 1]{};
@@ -100,6 +105,16 @@ struct tensor_spec {
                                           // one per repeated block, last = after the blocks
   std::int32_t block = -1;                // index of the repeated block, -1 outside blocks
   std::int32_t expert = -1;               // expert index for MoE experts (ep axis), else -1
+  // What the planner needs to know, written by the layer that declares the tensor (never
+  // recovered from the name):
+  head_group heads = head_group::none;  // the split dim holds whole attention heads
+  std::uint32_t head_size = 0;          // their size (rows per head), when heads != none
+  bool vocab = false;                   // dim 0 is a vocabulary (embeddings, lm_head): may be
+                                        // padded to a multiple of tp
+  std::uint64_t blocks[3]{};            // unequal fused sub-blocks along the split dim (Phi-3's
+                                        // q, k, v rows); all 0: `fused` equal blocks
+  std::int64_t zero_row = -1;           // a row of dim 0 that init sets to zeros (the embedding
+                                        // row at pad_token_id), -1: none
 
   [[nodiscard]] constexpr std::string_view name() const { return name_storage.view(); }
   [[nodiscard]] constexpr std::uint64_t dim(std::size_t i) const { return shape[i]; }

@@ -19,7 +19,7 @@
 //                      value = fma(std * sqrt 2, erfinv(w), mean) clamped into [lo, hi].
 //                      Same construction as torch.nn.init.trunc_normal_.
 //   zeros, ones, constant(a)   the constant.
-//   rotary_inv_freq(theta, dim)  1 / theta^(2i / dim), computed in double, rounded once.
+//   rotary_inv_freq(theta, dim)  1 / theta^(2i / dim), in float32 steps as torch computes it.
 //   arange(a, b)       fma(float(i), b, a) (float(i) exact below 2^24).
 //   skip               0 (never materialized; the bytes come from a checkpoint).
 // Schemes (kaiming, xavier, fan_in_uniform) must be resolved by the plan first; they yield NaN
@@ -148,6 +148,14 @@ BLUEPRINT_HD BLUEPRINT_INLINE constexpr void group_values(const init_spec& s,
   }
 }
 
+/// theta ** (float(2i) / dim), as torch computes a rotary embedding's position frequencies
+/// in float32: the exponent rounded to float, the power computed in double and rounded once.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float rope_position_frequency(
+    float theta, float dim, std::uint64_t index) {
+  const float e = det_div(static_cast<float>(2 * index), dim);
+  return static_cast<float>(det_exp_f64(static_cast<double>(e) * det_log_f64(theta)));
+}
+
 /// Values that depend on the index only (no random bits).
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float index_value(const init_spec& s,
                                                                         std::uint64_t index) {
@@ -160,25 +168,36 @@ BLUEPRINT_HD BLUEPRINT_INLINE constexpr void group_values(const init_spec& s,
       return s.a;
     case init_kind::arange:
       return det_fma(static_cast<float>(index), s.b, s.a);
-    case init_kind::rotary_inv_freq: {
-      const double e = det_div(2.0 * static_cast<double>(index), static_cast<double>(s.b));
-      return static_cast<float>(det_exp_f64(-e * det_log_f64(static_cast<double>(s.a))));
-    }
+    case init_kind::rotary_inv_freq:
+      return det_div(1.0f, rope_position_frequency(s.a, s.b, index));
     case init_kind::rotary_inv_freq_llama3: {
-      // Hugging Face's _compute_llama3_parameters, in double, rounded once: frequencies whose
+      // Hugging Face's _compute_llama3_parameters, step for step in float32: frequencies whose
       // wavelength exceeds the original context are divided by `factor`, those shorter than a
       // quarter of it are kept, and the band between is interpolated.
-      const double e = det_div(2.0 * static_cast<double>(index), static_cast<double>(s.b));
-      const double inv = det_exp_f64(-e * det_log_f64(static_cast<double>(s.a)));
-      const double factor = s.c, context = s.d;
-      const double low_freq_factor = 1.0, high_freq_factor = 4.0;
-      const double wavelen = det_div(2.0 * 3.14159265358979311600, inv);
-      if (wavelen > det_div(context, low_freq_factor))
-        return static_cast<float>(det_div(inv, factor));
-      if (wavelen < det_div(context, high_freq_factor)) return static_cast<float>(inv);
-      const double smooth =
-          det_div(det_div(context, wavelen) - low_freq_factor, high_freq_factor - low_freq_factor);
-      return static_cast<float>((1.0 - smooth) * det_div(inv, factor) + smooth * inv);
+      const float inv = det_div(1.0f, rope_position_frequency(s.a, s.b, index));
+      const float factor = s.c, context = s.d;
+      const float low_freq_wavelen = context, high_freq_wavelen = det_div(context, 4.0f);
+      const float wavelen = det_div(6.28318548f, inv);  // float(2 pi) / inv_freq
+      const float scaled = wavelen > low_freq_wavelen ? det_div(inv, factor) : inv;
+      if (wavelen < high_freq_wavelen || wavelen > low_freq_wavelen) return scaled;
+      const float smooth = det_div(det_div(context, wavelen) - 1.0f, 3.0f);
+      return det_div((1.0f - smooth) * scaled, factor) + smooth * scaled;
+    }
+    case init_kind::rotary_inv_freq_yarn: {
+      // Hugging Face's _compute_yarn_parameters in float32: interpolated (divided by factor)
+      // below the correction range, extrapolated above it, a linear ramp between.
+      // d packs the truncated correction range: low * 65536 + high.
+      const float pos = rope_position_frequency(s.a, s.b, index);
+      const float extrapolation = det_div(1.0f, pos);
+      const float interpolation = det_div(1.0f, s.c * pos);
+      const auto range = static_cast<std::uint32_t>(s.d);
+      float low = static_cast<float>(range >> 16), high = static_cast<float>(range & 0xFFFFu);
+      if (low == high) high += 0.001f;
+      float ramp = det_div(static_cast<float>(index) - low, high - low);
+      ramp = ramp < 0.0f ? 0.0f : ramp > 1.0f ? 1.0f : ramp;
+      const float extrapolation_factor = 1.0f - ramp;
+      return interpolation * (1.0f - extrapolation_factor) +
+             extrapolation * extrapolation_factor;
     }
     case init_kind::skip:
       return 0.0f;

@@ -26,6 +26,8 @@ enum class init_kind : std::uint8_t {
   arange,                  // element i: a + i * b
   rotary_inv_freq_llama3,  // Llama 3.1 rope scaling of rotary_inv_freq (a = theta, b = dim,
                            // c = factor, d = original max positions; low/high freq factors 1, 4)
+  rotary_inv_freq_yarn,    // YaRN scaling (DeepSeek-V3): a = theta, b = dim, c = factor,
+                           // d = low * 65536 + high, the truncated correction range
   // Schemes: resolved by the plan into one of the concrete kinds above using the tensor's fans.
   kaiming_uniform,  // a = negative slope ("a" of torch), b = 0 for fan_in, 1 for fan_out
   kaiming_normal,   // same parameters
@@ -78,6 +80,14 @@ struct init {
                                                                   float original_max_positions) {
     return {init_kind::rotary_inv_freq_llama3, theta, dim, factor, original_max_positions};
   }
+  /// YaRN ("rope_type": "yarn") inverse frequencies; `low`, `high`: the correction range
+  /// (find_correction_range, truncated), each below 65536.
+  [[nodiscard]] static constexpr init_spec rotary_inv_freq_yarn(float theta, float dim,
+                                                                float factor, std::uint32_t low,
+                                                                std::uint32_t high) {
+    return {init_kind::rotary_inv_freq_yarn, theta, dim, factor,
+            static_cast<float>(low * 65536u + high)};
+  }
   [[nodiscard]] static constexpr init_spec arange(float start, float step) {
     return {init_kind::arange, start, step};
   }
@@ -116,6 +126,8 @@ struct init {
       return "rotary_inv_freq";
     case init_kind::rotary_inv_freq_llama3:
       return "rotary_inv_freq_llama3";
+    case init_kind::rotary_inv_freq_yarn:
+      return "rotary_inv_freq_yarn";
     case init_kind::arange:
       return "arange";
     case init_kind::kaiming_uniform:
@@ -150,6 +162,8 @@ struct init {
       return {"theta", "dim", "", ""};
     case init_kind::rotary_inv_freq_llama3:
       return {"theta", "dim", "factor", "original_max_positions"};
+    case init_kind::rotary_inv_freq_yarn:
+      return {"theta", "dim", "factor", "correction_range"};
     case init_kind::arange:
       return {"start", "step", "", ""};
     case init_kind::kaiming_uniform:
@@ -168,6 +182,7 @@ struct init {
   return k == init_kind::zeros || k == init_kind::ones || k == init_kind::constant ||
          k == init_kind::uniform || k == init_kind::normal || k == init_kind::truncated_normal ||
          k == init_kind::rotary_inv_freq || k == init_kind::rotary_inv_freq_llama3 ||
+         k == init_kind::rotary_inv_freq_yarn ||
          k == init_kind::arange || k == init_kind::skip;
 }
 

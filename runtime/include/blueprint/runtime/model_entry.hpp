@@ -1,21 +1,37 @@
-// One built-in model as a program that picks models at run time sees it: its name, family,
-// parameter count and the function that builds its layout. The table of them (registry.hpp)
-// instantiates every built-in model, which costs seconds of compile time; this record alone
-// costs nothing, so a program can compile the table once and pass entries around.
+// One built-in model as a program that picks models at run time sees it: its name, its
+// model_type and its config record. Its table comes from the family function the config
+// record belongs to (dsl/hf_model.hpp), built at run time: a program holding the registry
+// compiles no model table at all.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include <blueprint/codegen/layout.hpp>
+#include <blueprint/dsl/hf_model.hpp>
 
 namespace blueprint {
 
 struct model_entry {
   std::string_view name;
-  std::string_view family;
-  std::uint64_t parameters;
-  dynamic_layout (*make_layout)(const dtype_policy&, const layout_options&);
+  std::string_view family;  // the model_type a config.json of this model has
+  family_config config;
+
+  /// The model, as a config.json read would give it (without the file's text).
+  [[nodiscard]] hf_model model() const {
+    hf_model m;
+    m.name = std::string(name);
+    m.model_type = std::string(family);
+    m.config = config;
+    return m;
+  }
+  /// Parameters, as transformers counts them (persistent buffers excluded).
+  [[nodiscard]] std::uint64_t parameter_count() const { return table_of(config).parameters; }
+  [[nodiscard]] dynamic_layout make_layout(const dtype_policy& policy,
+                                           const layout_options& options = {}) const {
+    return layout(model(), policy, options);
+  }
 };
 
 }  // namespace blueprint

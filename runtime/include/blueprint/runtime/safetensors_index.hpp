@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -69,9 +70,11 @@ struct st_index {
 /// The index JSON for `weight_map` (in the order given) and `total_size`, indented as
 /// `save_pretrained` writes it.
 [[nodiscard]] inline std::string serialize_safetensors_index(
-    std::uint64_t total_size, const std::vector<std::pair<std::string, std::string>>& weight_map) {
+    std::uint64_t total_size, const std::vector<std::pair<std::string, std::string>>& weight_map,
+    std::optional<std::uint64_t> total_parameters = std::nullopt) {
   nlohmann::ordered_json j;
   j["metadata"] = {{"total_size", total_size}};
+  if (total_parameters) j["metadata"]["total_parameters"] = *total_parameters;
   nlohmann::ordered_json w = nlohmann::ordered_json::object();
   auto sorted = weight_map;
   std::sort(sorted.begin(), sorted.end());

@@ -51,6 +51,10 @@ namespace blueprint {
 struct save_options {
   std::uint64_t max_shard_size = 5_GB;  // bytes (decimal units, as save_pretrained's "5GB")
   std::map<std::string, std::string> metadata = {{"format", "pt"}};  // __metadata__ of every file
+  /// Files written beside the tensors by rank 0, by name ("config.json" -> its text): to a
+  /// temporary name first and renamed into place with the tensor files, so that a failed save
+  /// leaves none of them behind.
+  std::map<std::string, std::string> extra_files;
 };
 
 /// One file of a save.
@@ -141,7 +145,8 @@ template <class Layout>
     plan.files.push_back(std::move(file));
   }
   if (plan.files.size() > 1)
-    plan.index_json = serialize_safetensors_index(plan.total_size, weight_map);
+    plan.index_json =
+        serialize_safetensors_index(plan.total_size, weight_map, layout.parameter_count());
   return plan;
 }
 
@@ -220,6 +225,14 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
   const std::string index_final = (fs::path(dir) / index_file_name).string();
   const std::string index_temp =
       (fs::path(dir) / detail::temp_name(std::string(index_file_name))).string();
+  std::vector<std::pair<std::string, std::string>> extras;  // temp, final
+  for (const auto& [name, text] : options.extra_files) {
+    if (name.empty() || name.find('/') != std::string::npos || name.rfind("model", 0) == 0)
+      throw std::invalid_argument("save: extra file name '" + name +
+                                  "' must be a plain file name not starting with 'model'");
+    extras.emplace_back((fs::path(dir) / detail::temp_name(name)).string(),
+                        (fs::path(dir) / name).string());
+  }
   const bool root = comm.rank() == 0;
   std::exception_ptr error;
   auto cleanup = [&] {
@@ -227,6 +240,7 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
     std::error_code ec;
     for (const std::string& t : temps) fs::remove(t, ec);
     fs::remove(index_temp, ec);
+    for (const auto& [temp, final_name] : extras) fs::remove(temp, ec);
   };
   auto agree = [&](bool ok) {
     if (!comm.all_true(ok)) {
@@ -285,6 +299,13 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
         detail::pwrite_all(fd.get(), plan.index_json.data(), plan.index_json.size(), 0, index_temp);
         if (::fsync(fd.get()) != 0) detail::throw_errno(index_temp, std::nullopt, "fsync failed");
       }
+      for (const auto& [temp, final_name] : extras) {
+        const std::string& text = options.extra_files.at(fs::path(final_name).filename().string());
+        unique_fd fd(::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
+        if (!fd) detail::throw_errno(temp, std::nullopt, "cannot create");
+        detail::pwrite_all(fd.get(), text.data(), text.size(), 0, temp);
+        if (::fsync(fd.get()) != 0) detail::throw_errno(temp, std::nullopt, "fsync failed");
+      }
       // An older index must stop describing the directory before its files are replaced.
       fs::remove(index_final, ec);
       for (std::size_t f = 0; f < plan.files.size(); ++f) {
@@ -297,6 +318,12 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
         fs::rename(index_temp, index_final, ec);
         if (ec)
           throw checkpoint_error(index_final, "", std::nullopt,
+                                 "cannot rename into place: " + ec.message());
+      }
+      for (const auto& [temp, final_name] : extras) {
+        fs::rename(temp, final_name, ec);
+        if (ec)
+          throw checkpoint_error(final_name, "", std::nullopt,
                                  "cannot rename into place: " + ec.message());
       }
       // Stale files of an older checkpoint in the same directory.
@@ -320,6 +347,7 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
   r.directory = dir;
   for (const save_file& f : plan.files) r.files.push_back(f.name);
   if (plan.sharded()) r.files.emplace_back(index_file_name);
+  for (const auto& [name, text] : options.extra_files) r.files.push_back(name);
   r.total_size = plan.total_size;
   r.bytes_written = written;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
