@@ -40,6 +40,7 @@ struct checkpoint_args {
   plan_args mesh;
   std::optional<std::uint32_t> rank;
   std::string missing = "error";
+  bool allow_unmatched = false;
   std::uint64_t seed = 0;
   std::string staging = "256MiB";
   unsigned threads = 0;
@@ -78,6 +79,7 @@ checkpoint source_from(const checkpoint_args& a, const std::string& path, bool s
   o.path = path;
   o.opened = std::move(opened);
   o.missing = parse_missing_policy(a.missing);
+  o.allow_unmatched = a.allow_unmatched;
   o.seed = a.seed;
   o.staging_bytes = parse_byte_size(a.staging);
   o.threads = a.threads;
@@ -228,6 +230,8 @@ void add_load_options(CLI::App& sub, checkpoint_args& a) {
   a.mesh.add_to(sub);
   sub.add_option("--missing", a.missing, "tensors the checkpoint lacks: error or init")
       ->capture_default_str();
+  sub.add_flag("--allow-unmatched", a.allow_unmatched,
+               "with --missing init: initialize even when no checkpoint tensor matched");
   sub.add_option("--seed", a.seed, "init seed of missing tensors and buffers")
       ->capture_default_str();
   sub.add_option("--staging", a.staging, "host staging budget (256MiB, 1GB)")

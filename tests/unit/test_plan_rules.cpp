@@ -43,6 +43,7 @@ TEST_CASE("every plan rule's static_assert text is 'plan: ' and its sentence", "
       {plan_rule::tp_divides_heads, "tp_divides_heads"},
       {plan_rule::tp_divides_kv_heads, "tp_divides_kv_heads"},
       {plan_rule::tp_divides_split_dim, "tp_divides_split_dim"},
+      {plan_rule::unequal_blocks_split_rows, "unequal_blocks_split_rows"},
   };
   REQUIRE(texts.size() == names.size());  // one static_assert per rule, none extra
   for (const plan_rule_info& info : plan_rules) {

@@ -79,9 +79,10 @@ enum class pad_reason : std::uint8_t { alignment, shard };
 struct program_sink {
   program* out;
   std::vector<std::uint8_t>* counted;
+  std::span<const placed_tensor> tensors;
   constexpr void data(const segment& s, bool c) {
-    out->segments.push_back(s);
-    if (counted) counted->push_back(c ? 1 : 0);
+    append_data_segment(out->segments, s, tensors);  // zero rows may split it
+    if (counted) counted->resize(out->segments.size(), c ? 1 : 0);
   }
   constexpr void pad(std::uint64_t offset, std::uint64_t bytes, pad_reason) {
     if (bytes == 0) return;
@@ -295,7 +296,7 @@ class shard_plan {
   [[nodiscard]] constexpr ::blueprint::program program(const plan_context& c,
                                                        std::uint32_t rank) const {
     ::blueprint::program p;
-    detail::program_sink sink{&p, nullptr};
+    detail::program_sink sink{&p, nullptr, layout_.tensors()};
     p.arena_bytes = walk(c, rank, sink);
     return p;
   }
@@ -306,7 +307,7 @@ class shard_plan {
                                                        std::vector<std::uint8_t>& counted) const {
     ::blueprint::program p;
     counted.clear();
-    detail::program_sink sink{&p, &counted};
+    detail::program_sink sink{&p, &counted, layout_.tensors()};
     p.arena_bytes = walk(c, rank, sink);
     return p;
   }
@@ -359,7 +360,7 @@ class shard_plan {
   plan_options options_;
 
   [[nodiscard]] static constexpr std::uint64_t segment_global(const tp_piece& p, std::uint64_t k) {
-    return p.base + (k / p.run) * p.stride + k % p.run;
+    return p.global_index(k);
   }
 
   // Local elements [lo, hi) of piece p, written at arena byte `offset`: the data part as at
@@ -373,22 +374,26 @@ class shard_plan {
     const std::uint64_t data_hi = std::min(hi, p.valid);
     std::uint64_t k = lo;
     while (k < data_hi) {
+      const std::size_t j = p.part_of(k);
+      const tp_part& part = p.parts[j];
+      const std::uint64_t end = std::min(data_hi, p.part_end(j));
+      const std::uint64_t r = k - part.begin;  // within the part
       segment s{};
       s.arena_offset = offset + (k - lo) * size;
       s.tensor_id = t.id();
       s.init = t.init;
       s.type = t.type;
       s.tensor_index = index;
-      const std::uint64_t within = k % p.run;
-      if (within != 0 || data_hi - k < p.run) {
-        s.count = std::min(p.run - within, data_hi - k);
-        s.base = segment_global(p, k);
+      const std::uint64_t within = r % part.run;
+      if (within != 0 || end - k < part.run) {
+        s.count = std::min(part.run - within, end - k);
+        s.base = part.base + (r / part.run) * part.stride + within;
         s.run = s.stride = s.count;
       } else {
-        s.count = (data_hi - k) / p.run * p.run;
-        s.base = p.base + (k / p.run) * p.stride;
-        s.run = p.run;
-        s.stride = p.stride;
+        s.count = (end - k) / part.run * part.run;
+        s.base = part.base + (r / part.run) * part.stride;
+        s.run = part.run;
+        s.stride = part.stride;
       }
       sink.data(s, counted);
       k += s.count;

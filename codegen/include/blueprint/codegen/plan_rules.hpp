@@ -37,6 +37,7 @@ enum class plan_rule : std::uint8_t {
   tp_divides_heads,
   tp_divides_kv_heads,
   tp_divides_split_dim,
+  unequal_blocks_split_rows,
 };
 
 /// Each rule once: its sentence (exception texts, and — prefixed "plan: " — the static_assert
@@ -78,6 +79,10 @@ inline constexpr plan_rule_info plan_rules[] = {
      "tensor-parallel degree must divide the split dimension (for a vocab: or enable vocab "
      "padding)",
      "extent", "tp", true},
+    {plan_rule::unequal_blocks_split_rows,
+     "a tensor with unequal fused sub-blocks (q, k, v) can be split by tensor parallelism only "
+     "along its rows",
+     "", ""},
 };
 
 [[nodiscard]] constexpr const plan_rule_info& rule_info(plan_rule r) {
@@ -105,6 +110,7 @@ struct plan_rule_check {
   static_assert(Rule != plan_rule::tp_divides_heads, "plan: tensor-parallel degree must divide the number of attention heads");
   static_assert(Rule != plan_rule::tp_divides_kv_heads, "plan: tensor-parallel degree must divide the number of kv heads or be a multiple of it");
   static_assert(Rule != plan_rule::tp_divides_split_dim, "plan: tensor-parallel degree must divide the split dimension (for a vocab: or enable vocab padding)");
+  static_assert(Rule != plan_rule::unequal_blocks_split_rows, "plan: a tensor with unequal fused sub-blocks (q, k, v) can be split by tensor parallelism only along its rows");
   // clang-format on
   static constexpr bool value = true;
 };
@@ -131,6 +137,7 @@ inline void tensor_parallel_degree_must_divide_each_fused_sub_block() {}
 inline void tensor_parallel_degree_must_divide_the_number_of_attention_heads() {}
 inline void tensor_parallel_degree_must_divide_the_number_of_kv_heads_or_be_a_multiple_of_it() {}
 inline void tensor_parallel_degree_must_divide_the_split_dimension() {}
+inline void a_tensor_with_unequal_fused_sub_blocks_can_be_split_only_along_its_rows() {}
 }  // namespace rule
 
 /// Facts about the model that every rank's plan needs, computed once per query.
@@ -141,48 +148,66 @@ struct plan_context {
   std::vector<parallel_role> roles;        // effective role per tensor
   std::uint32_t units = 0;
   std::uint32_t experts = 0;   // number of MoE experts (0: none)
-  std::uint64_t head_dim = 0;  // 0: unknown
+  std::uint64_t head_dim = 0;  // --head-dim: for attention tensors whose record has no head size
+};
+
+/// One affine part of a tensor-parallel piece: local elements from `begin` (to the next part's
+/// begin, or the piece's end) map to global elements `base + (k' / run) * stride + k' % run`,
+/// k' counted from `begin`.
+struct tp_part {
+  std::uint64_t begin = 0;
+  std::uint64_t base = 0, run = 1, stride = 1;
 };
 
 /// What one tensor-parallel rank holds of a tensor, before the dp axis: a local shape, and the
-/// affine map from local row-major element k to the global element
-/// `base + (k / run) * stride + k % run`. Local elements [valid, numel) are padding (zeros):
-/// the vocab rows beyond the vocabulary.
+/// affine map from local row-major elements to global ones — one part, or one per fused
+/// sub-block when the blocks are unequal (Megatron: the rank's own q rows, then its k rows,
+/// then its v rows). Local elements [valid, numel) are padding (zeros): the vocab rows beyond
+/// the vocabulary.
 struct tp_piece {
   std::uint8_t rank = 0;
   std::uint64_t shape[max_rank]{};
   std::uint64_t numel = 0;
   std::uint64_t valid = 0;
-  std::uint64_t base = 0, run = 1, stride = 1;
+  std::uint8_t part_count = 1;
+  tp_part parts[3]{};
   bool counted = true;  // false: a replica of a piece some lower tp rank holds
+
+  /// The part local element k lies in.
+  [[nodiscard]] constexpr std::size_t part_of(std::uint64_t k) const {
+    std::size_t j = 0;
+    while (j + 1 < part_count && parts[j + 1].begin <= k) ++j;
+    return j;
+  }
+  /// One past the last local element of part j.
+  [[nodiscard]] constexpr std::uint64_t part_end(std::size_t j) const {
+    return j + 1 < part_count ? parts[j + 1].begin : valid;
+  }
+  /// Global element of local element k (< valid).
+  [[nodiscard]] constexpr std::uint64_t global_index(std::uint64_t k) const {
+    const tp_part& q = parts[part_of(k)];
+    const std::uint64_t r = k - q.begin;
+    return q.base + (r / q.run) * q.stride + r % q.run;
+  }
 };
 
 namespace detail {
 
-// Character loops rather than string_view::find: g++ 12 rejects find() on a name inside a
-// temporary during constant evaluation (it compares the found pointer with null).
-[[nodiscard]] constexpr bool contains(std::string_view s, std::string_view part) {
-  for (std::size_t i = 0; i + part.size() <= s.size(); ++i) {
-    std::size_t k = 0;
-    while (k < part.size() && s[i + k] == part[k]) ++k;
-    if (k == part.size()) return true;
-  }
-  return false;
-}
-[[nodiscard]] constexpr bool ends_with(std::string_view s, std::string_view suffix) {
-  if (s.size() < suffix.size()) return false;
-  for (std::size_t k = 0; k < suffix.size(); ++k)
-    if (s[s.size() - suffix.size() + k] != suffix[k]) return false;
-  return true;
-}
 [[nodiscard]] constexpr bool is_attention_tensor(const tensor_spec& t) {
-  return contains(t.name(), "attn.");
+  return t.heads != head_group::none;
 }
 [[nodiscard]] constexpr bool is_kv_tensor(const tensor_spec& t) {
-  return contains(t.name(), "k_proj.") || contains(t.name(), "v_proj.");
+  return t.heads == head_group::key_value;
 }
 [[nodiscard]] constexpr bool is_vocab_tensor(const tensor_spec& t) {
-  return t.kind == tensor_kind::embedding || ends_with(t.name(), "lm_head.weight");
+  return t.vocab;
+}
+[[nodiscard]] constexpr bool has_unequal_blocks(const tensor_spec& t) {
+  return t.blocks[0] != 0;
+}
+/// The head size of an attention tensor: its record's, else the plan's --head-dim.
+[[nodiscard]] constexpr std::uint64_t head_size_of(const tensor_spec& t, std::uint64_t fallback) {
+  return t.head_size != 0 ? t.head_size : fallback;
 }
 [[nodiscard]] constexpr std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) {
   return (a + b - 1) / b;
@@ -203,7 +228,8 @@ namespace detail {
   return r == parallel_role::split_rows ? 0 : r == parallel_role::split_cols ? 1 : -1;
 }
 
-/// The tensor-parallel piece of tensor `t` on tp rank `tp_index` of `tp`.
+/// The tensor-parallel piece of tensor `t` on tp rank `tp_index` of `tp`. `head_dim` is the
+/// plan's --head-dim, used only for attention tensors whose record carries no head size.
 /// @pre the tensor passed check_tensor (no rule violated)
 [[nodiscard]] constexpr tp_piece tp_piece_of(const tensor_spec& t, parallel_role role,
                                              std::uint32_t tp, std::uint32_t tp_index,
@@ -213,7 +239,7 @@ namespace detail {
   for (std::size_t d = 0; d < t.rank; ++d) p.shape[d] = t.shape[d];
   p.numel = t.numel;
   p.valid = t.numel;
-  p.run = p.stride = t.numel == 0 ? 1 : t.numel;
+  p.parts[0].run = p.parts[0].stride = t.numel == 0 ? 1 : t.numel;
   const int d = split_dim(role);
   if (tp == 1 || d < 0) {
     p.counted = tp_index == 0;
@@ -222,32 +248,53 @@ namespace detail {
   std::uint64_t inner = 1;
   for (std::size_t i = static_cast<std::size_t>(d) + 1; i < t.rank; ++i) inner *= t.shape[i];
   const std::uint64_t extent = t.shape[d];
+  if (detail::has_unequal_blocks(t)) {
+    // Megatron's fused q/k/v with grouped-query attention: this rank's rows of each block,
+    // one after the other (d == 0, checked).
+    std::uint64_t begin = 0, block_row = 0, local_rows = 0;
+    p.part_count = 0;
+    for (std::uint64_t rows : t.blocks) {
+      if (rows == 0) continue;
+      const std::uint64_t mine = rows / tp;
+      tp_part& part = p.parts[p.part_count++];
+      part.begin = begin;
+      part.base = (block_row + tp_index * mine) * inner;
+      part.run = part.stride = mine * inner == 0 ? 1 : mine * inner;
+      begin += mine * inner;
+      block_row += rows;
+      local_rows += mine;
+    }
+    p.shape[0] = local_rows;
+    p.numel = p.valid = local_rows * inner;
+    return p;
+  }
   const std::uint64_t fused = t.fused == 0 ? 1 : t.fused;
   const std::uint64_t sub = extent / fused;
   std::uint64_t local_sub = sub / tp;
   std::uint64_t sub_begin = tp_index * local_sub;  // first row of the sub-block this rank holds
+  const std::uint64_t head = detail::head_size_of(t, head_dim);
   if (fused == 1 && sub % tp != 0 && o.pad_vocab && d == 0 && detail::is_vocab_tensor(t)) {
     // Megatron vocab padding: ceil rows per rank, the rows past the vocab are zeros.
     local_sub = detail::ceil_div(sub, tp);
     sub_begin = tp_index * local_sub;
     const std::uint64_t rows = sub_begin >= sub ? 0 : std::min(local_sub, sub - sub_begin);
     p.valid = rows * inner;
-  } else if (fused == 1 && head_dim != 0 && o.replicate_kv_heads &&
-             detail::is_attention_tensor(t) && detail::is_kv_tensor(t) && sub % head_dim == 0 &&
-             sub / head_dim < tp && tp % (sub / head_dim) == 0) {
+  } else if (fused == 1 && head != 0 && o.replicate_kv_heads && detail::is_kv_tensor(t) &&
+             sub % head == 0 && sub / head < tp && tp % (sub / head) == 0) {
     // GQA with tp > kv heads: kv head h on tp ranks [h * g, (h + 1) * g), g = tp / kv_heads.
-    const std::uint64_t group = tp / (sub / head_dim);
-    local_sub = head_dim;
-    sub_begin = (tp_index / group) * head_dim;
+    const std::uint64_t group = tp / (sub / head);
+    local_sub = head;
+    sub_begin = (tp_index / group) * head;
     p.counted = tp_index % group == 0;
   }
   p.shape[d] = fused * local_sub;
   p.numel = t.numel / extent * fused * local_sub;
   if (p.valid == t.numel) p.valid = p.numel;
-  p.run = local_sub * inner;
-  p.stride = sub * inner;
-  p.base = sub_begin * inner;
-  if (p.run == 0) p.run = p.stride = 1;
+  tp_part& part = p.parts[0];
+  part.run = local_sub * inner;
+  part.stride = sub * inner;
+  part.base = sub_begin * inner;
+  if (part.run == 0) part.run = part.stride = 1;
   return p;
 }
 
@@ -260,13 +307,28 @@ namespace detail {
   if (static_cast<std::size_t>(d) >= t.rank)
     return {plan_rule::split_dim_exists, index, t.rank, tp};
   if (tp == 1) return {};
+  const std::uint64_t head = detail::head_size_of(t, head_dim);
+  if (detail::has_unequal_blocks(t)) {
+    if (d != 0) return {plan_rule::unequal_blocks_split_rows, index, 0, tp};
+    for (std::size_t b = 0; b < 3; ++b) {
+      const std::uint64_t rows = t.blocks[b];
+      if (rows == 0) continue;
+      if (head != 0 && rows % head == 0) {
+        if ((rows / head) % tp != 0)
+          return {b == 0 ? plan_rule::tp_divides_heads : plan_rule::tp_divides_kv_heads, index,
+                  rows / head, tp};
+      } else if (rows % tp != 0) {
+        return {plan_rule::tp_divides_fused_blocks, index, rows, tp};
+      }
+    }
+    return {};
+  }
   const std::uint64_t extent = t.shape[d];
   const std::uint64_t fused = t.fused == 0 ? 1 : t.fused;
   const std::uint64_t sub = extent / fused;
   if (fused > 1 && sub % tp != 0) return {plan_rule::tp_divides_fused_blocks, index, sub, tp};
-  if (head_dim != 0 && detail::is_attention_tensor(t) && sub % head_dim == 0 &&
-      t.kind != tensor_kind::norm_weight && t.kind != tensor_kind::norm_bias) {
-    const std::uint64_t heads = sub / head_dim;
+  if (head != 0 && detail::is_attention_tensor(t) && sub % head == 0) {
+    const std::uint64_t heads = sub / head;
     if (detail::is_kv_tensor(t)) {
       const bool replicated = o.replicate_kv_heads && heads < tp && tp % heads == 0;
       if (heads % tp != 0 && !replicated) return {plan_rule::tp_divides_kv_heads, index, heads, tp};
@@ -280,14 +342,10 @@ namespace detail {
   return {};
 }
 
-/// Head size from the options, else from a rotary `*inv_freq` buffer, else 0 (unknown).
-[[nodiscard]] constexpr std::uint64_t infer_head_dim(std::span<const placed_tensor> tensors,
+/// The plan's --head-dim (for attention tensors declared without a head size), else 0.
+[[nodiscard]] constexpr std::uint64_t infer_head_dim(std::span<const placed_tensor>,
                                                      const plan_options& o) {
-  if (o.head_dim != 0) return o.head_dim;
-  for (const placed_tensor& t : tensors)
-    if (t.spec.kind == tensor_kind::buffer && detail::ends_with(t.name(), "inv_freq"))
-      return 2 * t.spec.numel;
-  return 0;
+  return o.head_dim;
 }
 
 [[nodiscard]] constexpr std::uint32_t count_experts(std::span<const placed_tensor> tensors) {
@@ -390,6 +448,9 @@ constexpr void report_violation(const Layout& layout, const plan_error& e) {
         break;
       case plan_rule::tp_divides_split_dim:
         rule::tensor_parallel_degree_must_divide_the_split_dimension();
+        break;
+      case plan_rule::unequal_blocks_split_rows:
+        rule::a_tensor_with_unequal_fused_sub_blocks_can_be_split_only_along_its_rows();
         break;
     }
   } else if (e.rule != plan_rule::none) {

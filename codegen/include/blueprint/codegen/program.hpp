@@ -5,6 +5,7 @@
 // ever see a list of segments and the arena size.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <type_traits>
@@ -58,6 +59,70 @@ constexpr void append_padding(std::vector<segment>& out, std::uint64_t offset,
   out.push_back(s);
 }
 
+namespace detail {
+
+/// The first local element of `s` whose global index is at least `global`, or s.count.
+[[nodiscard]] constexpr std::uint64_t first_local_at(const segment& s, std::uint64_t global) {
+  if (global <= s.base) return 0;
+  const std::uint64_t d = global - s.base;
+  const std::uint64_t q = d / s.stride, r = d % s.stride;
+  const std::uint64_t k = r < s.run ? q * s.run + r : (q + 1) * s.run;
+  return k < s.count ? k : s.count;
+}
+
+/// Local elements [a, b) of `s` as segments of the same affine form (one for the part of a run
+/// before the next run boundary, one for the whole runs after it), with init `init`.
+constexpr void append_local_range(std::vector<segment>& out, const segment& s, std::uint64_t a,
+                                  std::uint64_t b, const init_spec& init) {
+  const std::uint64_t size = dtype_size(s.type);
+  while (a < b) {
+    segment piece = s;
+    piece.init = init;
+    piece.arena_offset = s.arena_offset + a * size;
+    if (a % s.run != 0) {  // the rest of a run: contiguous in the tensor
+      const std::uint64_t end = std::min(b, (a / s.run + 1) * s.run);
+      piece.base = s.global_index(a);
+      piece.count = end - a;
+      piece.run = piece.stride = piece.count;
+      out.push_back(piece);
+      a = end;
+      continue;
+    }
+    piece.base = s.base + (a / s.run) * s.stride;
+    piece.count = b - a;
+    out.push_back(piece);
+    a = b;
+  }
+}
+
+}  // namespace detail
+
+/// Appends data segment `s` of `tensors`' table: as it is, or — when its tensor has a
+/// zero row (the embedding row at pad_token_id) that `s` covers and `s` is initialized —
+/// split so that the row's elements are zeros. The other elements keep their values: they
+/// depend on the global index only.
+constexpr void append_data_segment(std::vector<segment>& out, const segment& s,
+                                   std::span<const placed_tensor> tensors) {
+  const bool carve = s.padding == 0 && s.tensor_index < tensors.size() &&
+                     tensors[s.tensor_index].spec.zero_row >= 0 && s.init.kind != init_kind::skip &&
+                     s.init.kind != init_kind::zeros;
+  if (!carve) {
+    out.push_back(s);
+    return;
+  }
+  const tensor_spec& t = tensors[s.tensor_index].spec;
+  const std::uint64_t row = t.numel / t.shape[0];
+  const std::uint64_t begin = static_cast<std::uint64_t>(t.zero_row) * row, end = begin + row;
+  const std::uint64_t k0 = detail::first_local_at(s, begin), k1 = detail::first_local_at(s, end);
+  if (k0 == k1) {
+    out.push_back(s);
+    return;
+  }
+  detail::append_local_range(out, s, 0, k0, s.init);
+  detail::append_local_range(out, s, k0, k1, init::zeros());
+  detail::append_local_range(out, s, k1, s.count, s.init);
+}
+
 /// The whole-model program of a layout.
 /// @post segments are sorted by arena_offset, disjoint, and cover [0, arena_bytes)
 template <class Layout>
@@ -79,7 +144,7 @@ template <class Layout>
     s.init = t.init;
     s.type = t.type;
     s.tensor_index = static_cast<std::uint32_t>(i);
-    p.segments.push_back(s);
+    append_data_segment(p.segments, s, tensors);
     local_tensor l{};
     l.tensor_index = static_cast<std::uint32_t>(i);
     l.offset = t.offset;

@@ -47,7 +47,7 @@ struct linear_options {
 
 struct embedding_options {
   init_spec init = init::normal(0, 1);
-  bool vocab_parallel = true;  // Megatron splits the vocabulary; position tables replicate
+  bool vocab_parallel = true;     // Megatron splits the vocabulary; position tables replicate
   std::int64_t padding_row = -1;  // nn.Embedding's padding_idx: that row starts at zero
 };
 
@@ -106,8 +106,8 @@ constexpr parallel_role bias_role(const linear_options& o) {
 }  // namespace detail
 
 /// `name.weight` ([out, in], or [in, out] for Conv1D) and, optionally, `name.bias` [out].
-constexpr void linear(table_builder& b, std::string_view name, std::uint64_t in,
-                      std::uint64_t out, const linear_options& o = {}) {
+constexpr void linear(table_builder& b, std::string_view name, std::uint64_t in, std::uint64_t out,
+                      const linear_options& o = {}) {
   const named_scope s{b, name};
   tensor_options w{.role = detail::weight_role(o),
                    .kind = tensor_kind::weight,
@@ -179,10 +179,9 @@ constexpr void rotary(table_builder& b, std::string_view name, std::uint64_t rot
 [[nodiscard]] constexpr init_spec rotary_init(std::uint64_t rotary_dim, float theta,
                                               float llama3_factor = 0.0f,
                                               float original_max_positions = 8192.0f) {
-  return llama3_factor > 0.0f
-             ? init::rotary_inv_freq_llama3(theta, static_cast<float>(rotary_dim), llama3_factor,
-                                            original_max_positions)
-             : init::rotary_inv_freq(theta, static_cast<float>(rotary_dim));
+  return llama3_factor > 0.0f ? init::rotary_inv_freq_llama3(theta, static_cast<float>(rotary_dim),
+                                                             llama3_factor, original_max_positions)
+                              : init::rotary_inv_freq(theta, static_cast<float>(rotary_dim));
 }
 
 [[nodiscard]] constexpr std::uint64_t head_dim_of(std::uint64_t dim, std::uint64_t heads,
@@ -432,9 +431,9 @@ struct attention_rules {
 /// Multi-head or grouped-query attention `Name` over a model of dimension Dim, with Heads query
 /// heads and KvHeads key/value heads: q_proj, k_proj, v_proj, o_proj (or a fused qkv_proj).
 template <fixed_string Name, std::uint64_t Dim, std::uint64_t Heads, std::uint64_t KvHeads,
-          attention_options O = attention_options{},
-          bool Checked = detail::attention_rules<Dim, Heads, KvHeads, O>::ok>
+          attention_options O = attention_options{}>
 struct attention {
+  static_assert(detail::attention_rules<Dim, Heads, KvHeads, O>::ok);
   static constexpr std::string_view node_name = Name.view();
   static constexpr std::uint64_t model_dim = Dim;
   static constexpr std::uint64_t head_dim = emit::head_dim_of(Dim, Heads, O);
@@ -453,13 +452,15 @@ struct attention {
 /// GPT-2 attention `Name`: Conv1D `c_attn` [Dim, 3 Dim] (fused q, k, v) and `c_proj` [Dim, Dim],
 /// both with bias.
 template <fixed_string Name, std::uint64_t Dim, std::uint64_t Heads,
-          gpt2_attention_options O = gpt2_attention_options{},
-          bool Checked = detail::attention_rules<Dim, Heads, Heads, attention_options{}>::ok>
+          gpt2_attention_options O = gpt2_attention_options{}>
 struct gpt2_attention {
+  static_assert(detail::attention_rules<Dim, Heads, Heads, attention_options{}>::ok);
   static constexpr std::string_view node_name = Name.view();
   static constexpr std::uint64_t model_dim = Dim;
   static constexpr std::uint64_t heads = Heads;
-  static constexpr void emit(table_builder& b) { emit::gpt2_attention(b, node_name, Dim, Heads, O); }
+  static constexpr void emit(table_builder& b) {
+    emit::gpt2_attention(b, node_name, Dim, Heads, O);
+  }
   static constexpr record_counts counts =
       count_records([](table_builder& b) { emit::gpt2_attention(b, "", Dim, Heads, O); });
   static constexpr std::size_t tensor_count = counts.tensors;

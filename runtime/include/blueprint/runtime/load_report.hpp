@@ -44,6 +44,8 @@ struct load_report {
   std::vector<std::string> tied;            // "alias -> target: how it was handled"
   std::vector<std::string> ignored;         // present but not loaded (buffers in the file)
   std::vector<std::string> casts;           // "BF16 -> f32: 12 tensors"
+  std::string prefix;                       // how names were matched when the checkpoint's
+                                            // lack or add a model prefix ("" when they agree)
   std::vector<std::string> warnings;
   // Filled by the load itself (zero for a key report alone):
   std::uint64_t bytes_read = 0;     // from the files
@@ -75,6 +77,7 @@ struct load_report {
   for (const auto& t : r.mismatched)
     s << "  mismatched  " << t.name << "  model shape " << shape_string(t.expected)
       << ", checkpoint shape " << shape_string(t.found) << "\n";
+  if (!r.prefix.empty()) s << "  prefix      " << r.prefix << "\n";
   for (const auto& t : r.tied) s << "  tied        " << t << "\n";
   for (const auto& t : r.initialized) s << "  initialized " << t << "\n";
   for (const auto& t : r.ignored) s << "  ignored     " << t << "\n";
@@ -113,6 +116,7 @@ inline std::ostream& operator<<(std::ostream& os, const load_report& r) {
   j["tied"] = r.tied;
   j["ignored"] = r.ignored;
   j["casts"] = r.casts;
+  j["prefix"] = r.prefix;
   j["warnings"] = r.warnings;
   j["bytes_read"] = r.bytes_read;
   j["bytes_written"] = r.bytes_written;
@@ -129,6 +133,9 @@ class checkpoint_key_error : public std::runtime_error {
   explicit checkpoint_key_error(load_report r)
       : std::runtime_error("the checkpoint does not match the model:\n" + to_string(r)),
         report_(std::move(r)) {}
+  /// `headline` in place of the default first line.
+  checkpoint_key_error(load_report r, const std::string& headline)
+      : std::runtime_error(headline + "\n" + to_string(r)), report_(std::move(r)) {}
   [[nodiscard]] const load_report& report() const { return report_; }
 
  private:

@@ -84,6 +84,9 @@ struct checkpoint {
   /// The files of `path`, when the caller has opened them already (open_checkpoint; e.g. to
   /// choose the dtype policy with checkpoint_dtype_policy): used instead of opening them again.
   std::shared_ptr<const checkpoint_files> opened{};
+  /// Under missing = init, a checkpoint of which no tensor matched (or whose names differ from
+  /// the model's by a prefix) is refused: the model would be random. True initializes anyway.
+  bool allow_unmatched = false;
 
   [[nodiscard]] bool unexpected_is_error() const {
     return unexpected == unexpected_policy::error ||
