@@ -22,9 +22,9 @@
 #include <blueprint/codegen/layout.hpp>
 #include <blueprint/codegen/mesh.hpp>
 #include <blueprint/codegen/plan_options.hpp>
+#include <blueprint/dsl/hf_model.hpp>
 #include <blueprint/runtime/communicator.hpp>
 #include <blueprint/runtime/model_entry.hpp>
-#include <blueprint/dsl/hf_model.hpp>
 
 namespace blueprint::cli {
 

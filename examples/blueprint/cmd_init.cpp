@@ -1,9 +1,9 @@
 // `blueprint init MODEL [--dtype bf16] [--seed S] [--threads N] [--init pytorch] [--norms-f32]
 // [--poison] [--populate] [--no-huge-pages] [--mesh M --strategy S ...] [--save DIR] [--json]`:
-// materialize a model — built-in, or read from a config.json — (or, under mpirun with --mesh, one shard per rank) on this host's
-// CPU and report what it cost (allocation, init time and GB/s, peak memory) and the
-// model's fingerprint, the number any other materializer (more threads, a shard plan, a GPU)
-// must reproduce for the same seed.
+// materialize a model — built-in, or read from a config.json — (or, under mpirun with --mesh, one
+// shard per rank) on this host's CPU and report what it cost (allocation, init time and GB/s, peak
+// memory) and the model's fingerprint, the number any other materializer (more threads, a shard
+// plan, a GPU) must reproduce for the same seed.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -117,10 +117,9 @@ int run_init(const init_args& args, bool sharded) {
   if (args.shape.automatic()) {
     const std::optional<dtype> declared = declared_dtype(m);
     if (!declared)
-      throw std::invalid_argument("--dtype auto: " +
-                                  (m.source.empty() ? "the built-in model '" + m.name + "'"
-                                                    : m.source) +
-                                  " declares no dtype (dtype or torch_dtype); give --dtype");
+      throw std::invalid_argument(
+          "--dtype auto: " + (m.source.empty() ? "the built-in model '" + m.name + "'" : m.source) +
+          " declares no dtype (dtype or torch_dtype); give --dtype");
     policy = dtype_policy::uniform(*declared);
     if (args.shape.norms_f32) policy = policy.norms_in_f32();
   } else {

@@ -96,7 +96,10 @@ void setup(CLI::App& app, int& exit_code) {
     bool json = false;
   };
   auto a = std::make_shared<args>();
-  inspect->add_option("MODEL", a->model, "a built-in model (blueprint models), a config.json, or a model directory")->required();
+  inspect
+      ->add_option("MODEL", a->model,
+                   "a built-in model (blueprint models), a config.json, or a model directory")
+      ->required();
   a->shape.add_to(*inspect, "f32");
   inspect->add_flag("--json", a->json, "print JSON");
   inspect->callback([&exit_code, a] { exit_code = run_inspect(a->model, a->shape, a->json); });

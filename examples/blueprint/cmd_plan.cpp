@@ -152,7 +152,9 @@ void setup(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand(
       "plan", "the shard plan of a model on a device mesh: per-rank bytes, padding, memory");
   auto a = std::make_shared<plan_command_args>();
-  sub->add_option("MODEL", a->model, "a built-in model (blueprint models), a config.json, or a model directory")->required();
+  sub->add_option("MODEL", a->model,
+                  "a built-in model (blueprint models), a config.json, or a model directory")
+      ->required();
   a->shape.add_to(*sub, "bf16");
   a->mesh.add_to(*sub);
   sub->add_flag("--ranks", a->ranks, "list every rank and what it holds");

@@ -1,6 +1,7 @@
 // MODEL on the command line: a built-in name, a config.json, or a model directory holding one.
 // The built-in table and the config.json reader are compiled here once; the subcommands see
 // hf_model records (cli.hpp).
+#include <cstdio>
 #include <filesystem>
 
 #include <blueprint/runtime/hf_config.hpp>
@@ -18,7 +19,12 @@ hf_model resolve_model(std::string_view model) {
   for (const model_entry& m : builtin_models)
     if (m.name == model) return m.model();
   std::error_code ec;
-  if (std::filesystem::exists(std::filesystem::path(model), ec)) return hf::read_config(model);
+  if (std::filesystem::exists(std::filesystem::path(model), ec)) {
+    hf_model m = hf::read_config(model);
+    for (const std::string& note : m.notes)
+      std::fprintf(stderr, "blueprint: note: %s\n", note.c_str());
+    return m;
+  }
   std::string known;
   for (const model_entry& m : builtin_models)
     known += (known.empty() ? "" : ", ") + std::string(m.name);

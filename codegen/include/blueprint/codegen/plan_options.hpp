@@ -105,8 +105,8 @@ struct plan_options {
   /// Megatron-style vocab padding: an embedding or lm_head whose vocab the tp degree does not
   /// divide is split in ceil(vocab / tp) rows per rank, the missing rows written as zeros.
   bool pad_vocab = false;
-  /// Elements per attention head, for the head rules; 0: inferred from a rotary `*inv_freq`
-  /// buffer (2 x its length) when the model has one, otherwise the head rules are not checked.
+  /// Elements per attention head, for attention tensors whose record carries no head size
+  /// (every layer of the vocabulary writes one; tensor_spec::head_size); 0: none.
   std::uint64_t head_dim = 0;
   /// tp > kv heads (and a multiple of them): each kv head is replicated on tp / kv_heads
   /// consecutive tp ranks (the vLLM / Megatron GQA rule) instead of being an error.

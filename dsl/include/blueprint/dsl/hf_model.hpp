@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "families/deepseek.hpp"
 #include "families/gpt2.hpp"
@@ -21,12 +22,13 @@ namespace blueprint {
 using family_config = std::variant<dsl::gpt2_config, dsl::llama_config, dsl::deepseek_v3_config>;
 
 struct hf_model {
-  std::string name;            // a built-in's name, or the model directory's name
-  std::string model_type;      // config.json's model_type ("qwen3", "mixtral", ...)
+  std::string name;        // a built-in's name, or the model directory's name
+  std::string model_type;  // config.json's model_type ("qwen3", "mixtral", ...)
   family_config config;
   std::string config_json;             // the config.json text read ("" for a built-in)
   std::string generation_config_json;  // generation_config.json beside it, if any
   std::string source;                  // the config.json path ("" for a built-in)
+  std::vector<std::string> notes;      // keys read but not applied, said out loud
 };
 
 /// The rule `config` breaks, as a sentence; "" when it passes.

@@ -181,10 +181,9 @@ struct defined_counts {
 
 template <fixed_string Name, class Definition>
 struct defined_checks {
-  static constexpr auto flat =
-      flatten_emitted<defined_counts<Definition>::value.tensors,
-                      defined_counts<Definition>::value.ties>(
-          [](table_builder& b) { Definition::emit(b); });
+  static constexpr auto flat = flatten_emitted<defined_counts<Definition>::value.tensors,
+                                               defined_counts<Definition>::value.ties>(
+      [](table_builder& b) { Definition::emit(b); });
   static_assert(ties_resolve(flat), "model: the target of a tied tensor does not exist");
   static_assert(names_are_unique(flat), "model: two tensors have the same fully-qualified name");
   static constexpr bool ok = true;
@@ -248,7 +247,8 @@ template <class Emit>
   emit(b);
   table.parameters = b.parameters;
   table.block_count = static_cast<std::uint32_t>(b.blocks_seen);
-  for (const tensor_spec& t : table.tensors) table.unit_count = std::max(table.unit_count, t.unit + 1);
+  for (const tensor_spec& t : table.tensors)
+    table.unit_count = std::max(table.unit_count, t.unit + 1);
   std::vector<std::pair<std::uint64_t, std::uint32_t>> ids;
   ids.reserve(table.tensors.size());
   for (std::size_t i = 0; i < table.tensors.size(); ++i)

@@ -28,101 +28,105 @@ using gpt2_xl_t = dsl::gpt2<"gpt2-xl", gpt2_xl_config>;
 // Llama 2 / 3 (meta-llama/*)
 inline constexpr llama_config llama2_7b_config{};
 using llama2_7b_t = llama<"llama2-7b", llama2_7b_config>;
-inline constexpr llama_config llama2_70b_config{.hidden = 8192, .layers = 80, .heads = 64, .kv_heads = 8, .ffn = 28672};
+inline constexpr llama_config llama2_70b_config{
+    .hidden = 8192, .layers = 80, .heads = 64, .kv_heads = 8, .ffn = 28672};
 using llama2_70b_t = llama<"llama2-70b", llama2_70b_config>;
-inline constexpr llama_config llama3_8b_config{.vocab = 128256, .kv_heads = 8, .ffn = 14336, .rope_theta = 500000.0f};
+inline constexpr llama_config llama3_8b_config{
+    .vocab = 128256, .kv_heads = 8, .ffn = 14336, .rope_theta = 500000.0f};
 using llama3_8b_t = llama<"llama3-8b", llama3_8b_config>;
 inline constexpr llama_config llama3_70b_config{.vocab = 128256,
-                                                      .hidden = 8192,
-                                                      .layers = 80,
-                                                      .heads = 64,
-                                                      .kv_heads = 8,
-                                                      .ffn = 28672,
-                                                      .rope_theta = 500000.0f};
+                                                .hidden = 8192,
+                                                .layers = 80,
+                                                .heads = 64,
+                                                .kv_heads = 8,
+                                                .ffn = 28672,
+                                                .rope_theta = 500000.0f};
 using llama3_70b_t = llama<"llama3-70b", llama3_70b_config>;
 inline constexpr llama_config llama3_1_405b_config{.vocab = 128256,
-                                                            .hidden = 16384,
-                                                            .layers = 126,
-                                                            .heads = 128,
-                                                            .kv_heads = 8,
-                                                            .ffn = 53248,
-                                                            .rope_theta = 500000.0f,
-                                                            .rope_llama3_factor = 8.0f};
+                                                   .hidden = 16384,
+                                                   .layers = 126,
+                                                   .heads = 128,
+                                                   .kv_heads = 8,
+                                                   .ffn = 53248,
+                                                   .rope_theta = 500000.0f,
+                                                   .rope_llama3_factor = 8.0f};
 using llama3_1_405b_t = llama<"llama3.1-405b", llama3_1_405b_config>;
 inline constexpr llama_config llama3_2_1b_config{.vocab = 128256,
-                                                        .hidden = 2048,
-                                                        .layers = 16,
-                                                        .heads = 32,
-                                                        .kv_heads = 8,
-                                                        .ffn = 8192,
-                                                        .tied = true,
-                                                        .rope_theta = 500000.0f,
-                                                        .rope_llama3_factor = 32.0f};
+                                                 .hidden = 2048,
+                                                 .layers = 16,
+                                                 .heads = 32,
+                                                 .kv_heads = 8,
+                                                 .ffn = 8192,
+                                                 .tied = true,
+                                                 .rope_theta = 500000.0f,
+                                                 .rope_llama3_factor = 32.0f};
 using llama3_2_1b_t = llama<"llama3.2-1b", llama3_2_1b_config>;
-inline constexpr llama_config tinyllama_1_1b_config{.hidden = 2048, .layers = 22, .heads = 32, .kv_heads = 4, .ffn = 5632};
+inline constexpr llama_config tinyllama_1_1b_config{
+    .hidden = 2048, .layers = 22, .heads = 32, .kv_heads = 4, .ffn = 5632};
 using tinyllama_1_1b_t = llama<"tinyllama-1.1b", tinyllama_1_1b_config>;
 // Mistral / Mixtral (mistralai/*)
 inline constexpr llama_config mistral_7b_config{.kv_heads = 8, .ffn = 14336};
 using mistral_7b_t = llama<"mistral-7b", mistral_7b_config>;
-inline constexpr llama_config mixtral_8x7b_config{.kv_heads = 8, .ffn = 14336, .experts = 8, .rope_theta = 1e6f};
+inline constexpr llama_config mixtral_8x7b_config{
+    .kv_heads = 8, .ffn = 14336, .experts = 8, .rope_theta = 1e6f};
 using mixtral_8x7b_t = llama<"mixtral-8x7b", mixtral_8x7b_config>;
 // Qwen2.5 (Qwen/Qwen2.5-7B)
 inline constexpr llama_config qwen2_5_7b_config{.vocab = 152064,
-                                                      .hidden = 3584,
-                                                      .layers = 28,
-                                                      .heads = 28,
-                                                      .kv_heads = 4,
-                                                      .ffn = 18944,
-                                                      .qkv_bias = true,
-                                                      .rope_theta = 1e6f};
+                                                .hidden = 3584,
+                                                .layers = 28,
+                                                .heads = 28,
+                                                .kv_heads = 4,
+                                                .ffn = 18944,
+                                                .qkv_bias = true,
+                                                .rope_theta = 1e6f};
 using qwen2_5_7b_t = llama<"qwen2.5-7b", qwen2_5_7b_config>;
 
 // Qwen3 (Qwen/Qwen3-8B, Qwen/Qwen3-30B-A3B)
 inline constexpr llama_config qwen3_8b_config{.vocab = 151936,
-                                                  .hidden = 4096,
-                                                  .layers = 36,
-                                                  .heads = 32,
-                                                  .kv_heads = 8,
-                                                  .ffn = 12288,
-                                                  .head_dim = 128,
-                                                  .rope_theta = 1e6f,
-                                                  .qk_norm = true};
+                                              .hidden = 4096,
+                                              .layers = 36,
+                                              .heads = 32,
+                                              .kv_heads = 8,
+                                              .ffn = 12288,
+                                              .head_dim = 128,
+                                              .rope_theta = 1e6f,
+                                              .qk_norm = true};
 using qwen3_8b_t = llama<"qwen3-8b", qwen3_8b_config>;
 inline constexpr llama_config qwen3_30b_a3b_config{.vocab = 151936,
-                                                            .hidden = 2048,
-                                                            .layers = 48,
-                                                            .heads = 32,
-                                                            .kv_heads = 4,
-                                                            .ffn = 6144,
-                                                            .head_dim = 128,
-                                                            .experts = 128,
-                                                            .rope_theta = 1e6f,
-                                                            .qk_norm = true,
-                                                            .moe = moe_naming::qwen,
-                                                            .expert_ffn = 768};
+                                                   .hidden = 2048,
+                                                   .layers = 48,
+                                                   .heads = 32,
+                                                   .kv_heads = 4,
+                                                   .ffn = 6144,
+                                                   .head_dim = 128,
+                                                   .experts = 128,
+                                                   .rope_theta = 1e6f,
+                                                   .qk_norm = true,
+                                                   .moe = moe_naming::qwen,
+                                                   .expert_ffn = 768};
 // Too many expert records (18,432) for g++'s default constexpr budget as a compile-time table:
 // a run-time built-in (registry.hpp builds its table from this config).
 // Gemma (google/gemma-7b): head_dim 256, tied, norms stored as an offset from 1
 inline constexpr llama_config gemma_7b_config{.vocab = 256000,
-                                                  .hidden = 3072,
-                                                  .layers = 28,
-                                                  .heads = 16,
-                                                  .kv_heads = 16,
-                                                  .ffn = 24576,
-                                                  .head_dim = 256,
-                                                  .tied = true,
-                                                  .norms = norm_style::gemma,
-                                                  .pad_token = 0};
+                                              .hidden = 3072,
+                                              .layers = 28,
+                                              .heads = 16,
+                                              .kv_heads = 16,
+                                              .ffn = 24576,
+                                              .head_dim = 256,
+                                              .tied = true,
+                                              .norms = norm_style::gemma,
+                                              .pad_token = 0};
 using gemma_7b_t = llama<"gemma-7b", gemma_7b_config>;
 // Phi-3 (microsoft/Phi-3-mini-4k-instruct): fused qkv_proj and gate_up_proj
 inline constexpr llama_config phi3_mini_config{.vocab = 32064,
-                                                    .hidden = 3072,
-                                                    .layers = 32,
-                                                    .heads = 32,
-                                                    .kv_heads = 32,
-                                                    .ffn = 8192,
-                                                    .fused_projections = true,
-                                                    .pad_token = 32000};
+                                               .hidden = 3072,
+                                               .layers = 32,
+                                               .heads = 32,
+                                               .kv_heads = 32,
+                                               .ffn = 8192,
+                                               .fused_projections = true,
+                                               .pad_token = 32000};
 using phi3_mini_t = llama<"phi3-mini", phi3_mini_config>;
 
 // DeepSeek-V3 (deepseek-ai/DeepSeek-V3): 61 layers, 256 routed experts; a run-time built-in like
@@ -148,97 +152,93 @@ inline constexpr gemma_7b_t gemma_7b{};
 inline constexpr phi3_mini_t phi3_mini{};
 
 // Small members of each family for tests and examples: same structure, tiny sizes.
-inline constexpr gpt2_config tiny_gpt2_config{.vocab = 96, .positions = 32, .hidden = 32, .layers = 2, .heads = 4};
+inline constexpr gpt2_config tiny_gpt2_config{
+    .vocab = 96, .positions = 32, .hidden = 32, .layers = 2, .heads = 4};
 using tiny_gpt2_t = dsl::gpt2<"tiny-gpt2", tiny_gpt2_config>;
 inline constexpr llama_config tiny_llama_config{
-              .vocab = 128, .hidden = 64, .layers = 2, .heads = 4, .kv_heads = 2, .ffn = 96};
+    .vocab = 128, .hidden = 64, .layers = 2, .heads = 4, .kv_heads = 2, .ffn = 96};
 using tiny_llama_t = llama<"tiny-llama", tiny_llama_config>;
-inline constexpr llama_config tiny_mixtral_config{.vocab = 128,
-                                                          .hidden = 64,
-                                                          .layers = 2,
-                                                          .heads = 4,
-                                                          .kv_heads = 2,
-                                                          .ffn = 96,
-                                                          .experts = 4};
+inline constexpr llama_config tiny_mixtral_config{
+    .vocab = 128, .hidden = 64, .layers = 2, .heads = 4, .kv_heads = 2, .ffn = 96, .experts = 4};
 using tiny_mixtral_t = llama<"tiny-mixtral", tiny_mixtral_config>;
 inline constexpr llama_config tiny_qwen2_config{.vocab = 128,
-                                                      .hidden = 64,
-                                                      .layers = 2,
-                                                      .heads = 4,
-                                                      .kv_heads = 2,
-                                                      .ffn = 96,
-                                                      .qkv_bias = true,
-                                                      .rope_theta = 1e6f};
+                                                .hidden = 64,
+                                                .layers = 2,
+                                                .heads = 4,
+                                                .kv_heads = 2,
+                                                .ffn = 96,
+                                                .qkv_bias = true,
+                                                .rope_theta = 1e6f};
 using tiny_qwen2_t = llama<"tiny-qwen2", tiny_qwen2_config>;
 // The tiny members of the newer families match the configs tests/data/hf/make_fixtures.py
 // hands to transformers.
 inline constexpr llama_config tiny_qwen3_config{.vocab = 128,
-                                                      .hidden = 64,
-                                                      .layers = 2,
-                                                      .heads = 4,
-                                                      .kv_heads = 2,
-                                                      .ffn = 96,
-                                                      .head_dim = 16,
-                                                      .rope_theta = 1e6f,
-                                                      .qk_norm = true};
+                                                .hidden = 64,
+                                                .layers = 2,
+                                                .heads = 4,
+                                                .kv_heads = 2,
+                                                .ffn = 96,
+                                                .head_dim = 16,
+                                                .rope_theta = 1e6f,
+                                                .qk_norm = true};
 using tiny_qwen3_t = llama<"tiny-qwen3", tiny_qwen3_config>;
 inline constexpr llama_config tiny_qwen3_moe_config{.vocab = 128,
-                                                              .hidden = 64,
-                                                              .layers = 2,
-                                                              .heads = 4,
-                                                              .kv_heads = 2,
-                                                              .ffn = 96,
-                                                              .head_dim = 16,
-                                                              .experts = 4,
-                                                              .qk_norm = true,
-                                                              .moe = moe_naming::qwen,
-                                                              .expert_ffn = 32};
-using tiny_qwen3_moe_t = llama<"tiny-qwen3-moe", tiny_qwen3_moe_config>;
-inline constexpr llama_config tiny_gemma_config{.vocab = 128,
-                                                      .hidden = 64,
-                                                      .layers = 2,
-                                                      .heads = 4,
-                                                      .kv_heads = 2,
-                                                      .ffn = 96,
-                                                      .head_dim = 16,
-                                                      .tied = true,
-                                                      .norms = norm_style::gemma,
-                                                      .pad_token = 0};
-using tiny_gemma_t = llama<"tiny-gemma", tiny_gemma_config>;
-inline constexpr llama_config tiny_gemma2_config{.vocab = 128,
-                                                        .hidden = 64,
-                                                        .layers = 2,
-                                                        .heads = 4,
-                                                        .kv_heads = 2,
-                                                        .ffn = 96,
-                                                        .head_dim = 16,
-                                                        .tied = true,
-                                                        .norms = norm_style::gemma2,
-                                                        .pad_token = 0};
-using tiny_gemma2_t = llama<"tiny-gemma2", tiny_gemma2_config>;
-inline constexpr llama_config tiny_phi3_config{.vocab = 128,
                                                     .hidden = 64,
                                                     .layers = 2,
                                                     .heads = 4,
-                                                    .kv_heads = 4,
+                                                    .kv_heads = 2,
                                                     .ffn = 96,
-                                                    .fused_projections = true,
-                                                    .pad_token = 0};
+                                                    .head_dim = 16,
+                                                    .experts = 4,
+                                                    .qk_norm = true,
+                                                    .moe = moe_naming::qwen,
+                                                    .expert_ffn = 32};
+using tiny_qwen3_moe_t = llama<"tiny-qwen3-moe", tiny_qwen3_moe_config>;
+inline constexpr llama_config tiny_gemma_config{.vocab = 128,
+                                                .hidden = 64,
+                                                .layers = 2,
+                                                .heads = 4,
+                                                .kv_heads = 2,
+                                                .ffn = 96,
+                                                .head_dim = 16,
+                                                .tied = true,
+                                                .norms = norm_style::gemma,
+                                                .pad_token = 0};
+using tiny_gemma_t = llama<"tiny-gemma", tiny_gemma_config>;
+inline constexpr llama_config tiny_gemma2_config{.vocab = 128,
+                                                 .hidden = 64,
+                                                 .layers = 2,
+                                                 .heads = 4,
+                                                 .kv_heads = 2,
+                                                 .ffn = 96,
+                                                 .head_dim = 16,
+                                                 .tied = true,
+                                                 .norms = norm_style::gemma2,
+                                                 .pad_token = 0};
+using tiny_gemma2_t = llama<"tiny-gemma2", tiny_gemma2_config>;
+inline constexpr llama_config tiny_phi3_config{.vocab = 128,
+                                               .hidden = 64,
+                                               .layers = 2,
+                                               .heads = 4,
+                                               .kv_heads = 4,
+                                               .ffn = 96,
+                                               .fused_projections = true,
+                                               .pad_token = 0};
 using tiny_phi3_t = llama<"tiny-phi3", tiny_phi3_config>;
 inline constexpr deepseek_v3_config tiny_deepseek_v3_config{.vocab = 128,
-                                                                              .hidden = 64,
-                                                                              .layers = 3,
-                                                                              .heads = 4,
-                                                                              .ffn = 96,
-                                                                              .expert_ffn = 32,
-                                                                              .routed_experts = 4,
-                                                                              .shared_experts = 1,
-                                                                              .first_dense = 1,
-                                                                              .q_lora_rank = 24,
-                                                                              .kv_lora_rank = 16,
-                                                                              .qk_nope_dim = 16,
-                                                                              .qk_rope_dim = 8,
-                                                                              .v_head_dim = 16};
+                                                            .hidden = 64,
+                                                            .layers = 3,
+                                                            .heads = 4,
+                                                            .ffn = 96,
+                                                            .expert_ffn = 32,
+                                                            .routed_experts = 4,
+                                                            .shared_experts = 1,
+                                                            .first_dense = 1,
+                                                            .q_lora_rank = 24,
+                                                            .kv_lora_rank = 16,
+                                                            .qk_nope_dim = 16,
+                                                            .qk_rope_dim = 8,
+                                                            .v_head_dim = 16};
 using tiny_deepseek_v3_t = deepseek_v3<"tiny-deepseek-v3", tiny_deepseek_v3_config>;
 inline constexpr tiny_qwen3_t tiny_qwen3{};
 inline constexpr tiny_qwen3_moe_t tiny_qwen3_moe{};

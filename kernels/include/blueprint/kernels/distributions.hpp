@@ -196,8 +196,7 @@ BLUEPRINT_HD BLUEPRINT_INLINE constexpr void group_values(const init_spec& s,
       float ramp = det_div(static_cast<float>(index) - low, high - low);
       ramp = ramp < 0.0f ? 0.0f : ramp > 1.0f ? 1.0f : ramp;
       const float extrapolation_factor = 1.0f - ramp;
-      return interpolation * (1.0f - extrapolation_factor) +
-             extrapolation * extrapolation_factor;
+      return interpolation * (1.0f - extrapolation_factor) + extrapolation * extrapolation_factor;
     }
     case init_kind::skip:
       return 0.0f;

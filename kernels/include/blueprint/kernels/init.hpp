@@ -182,8 +182,7 @@ struct init {
   return k == init_kind::zeros || k == init_kind::ones || k == init_kind::constant ||
          k == init_kind::uniform || k == init_kind::normal || k == init_kind::truncated_normal ||
          k == init_kind::rotary_inv_freq || k == init_kind::rotary_inv_freq_llama3 ||
-         k == init_kind::rotary_inv_freq_yarn ||
-         k == init_kind::arange || k == init_kind::skip;
+         k == init_kind::rotary_inv_freq_yarn || k == init_kind::arange || k == init_kind::skip;
 }
 
 }  // namespace blueprint

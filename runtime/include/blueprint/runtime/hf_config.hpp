@@ -34,7 +34,7 @@ namespace blueprint::hf {
 
 /// The model_types read, in the order the docs list them.
 inline constexpr std::string_view supported_model_types[] = {
-    "gpt2",   "llama", "mistral", "mixtral", "qwen2",      "qwen3",
+    "gpt2",      "llama", "mistral", "mixtral", "qwen2",      "qwen3",
     "qwen3_moe", "gemma", "gemma2",  "phi3",    "deepseek_v3"};
 
 [[nodiscard]] inline std::string supported_model_type_list() {
@@ -96,7 +96,8 @@ class config_reader {
 
   [[nodiscard]] std::uint64_t count(std::string_view key) const {
     const nlohmann::json* v = find(key);
-    if (v == nullptr) fail(key, "missing (and transformers has no default for " + model_type_ + ")");
+    if (v == nullptr)
+      fail(key, "missing (and transformers has no default for " + model_type_ + ")");
     if (!v->is_number_integer() || v->get<std::int64_t>() < 0)
       fail(key, shown(key) + " is not a non-negative integer");
     return v->get<std::uint64_t>();
@@ -144,7 +145,8 @@ class config_reader {
       params = *s;
       where = "rope_scaling";
     }
-    if (params.contains("type") && !params.contains("rope_type")) params["rope_type"] = params["type"];
+    if (params.contains("type") && !params.contains("rope_type"))
+      params["rope_type"] = params["type"];
     float theta = 10000.0f;
     if (defaults_.contains("rope_parameters") && defaults_["rope_parameters"].is_object() &&
         defaults_["rope_parameters"].contains("rope_theta"))
@@ -159,16 +161,18 @@ class config_reader {
     r.params = params;
     if (params.contains("partial_rotary_factor") && params["partial_rotary_factor"].is_number() &&
         params["partial_rotary_factor"].get<double>() != 1.0)
-      fail(where + ".partial_rotary_factor",
-           params["partial_rotary_factor"].dump() + " is not supported (only 1.0: the rotary "
-                                                    "buffer covers the whole head)");
+      fail(where + ".partial_rotary_factor", params["partial_rotary_factor"].dump() +
+                                                 " is not supported (only 1.0: the rotary "
+                                                 "buffer covers the whole head)");
     if (present("partial_rotary_factor") && find("partial_rotary_factor")->get<double>() != 1.0)
-      fail("partial_rotary_factor", shown("partial_rotary_factor") + " is not supported (only 1.0)");
+      fail("partial_rotary_factor",
+           shown("partial_rotary_factor") + " is not supported (only 1.0)");
     return r;
   }
   [[nodiscard]] float rope_number(const rope& r, const char* key, float fallback) const {
     if (!r.params.contains(key) || r.params[key].is_null()) return fallback;
-    if (!r.params[key].is_number()) fail(std::string("rope_parameters.") + key, r.params[key].dump() + " is not a number");
+    if (!r.params[key].is_number())
+      fail(std::string("rope_parameters.") + key, r.params[key].dump() + " is not a number");
     return r.params[key].get<float>();
   }
 
@@ -278,14 +282,17 @@ inline dsl::deepseek_v3_config read_deepseek_v3(const config_reader& r) {
   c.rope_theta = rope.theta;
   if (rope.type == "yarn") {
     c.yarn_factor = r.rope_number(rope, "factor", 0.0f);
-    if (c.yarn_factor <= 0.0f) r.fail("rope_parameters.factor", "a yarn rope needs a factor above 0");
+    if (c.yarn_factor <= 0.0f)
+      r.fail("rope_parameters.factor", "a yarn rope needs a factor above 0");
     c.yarn_beta_fast = r.rope_number(rope, "beta_fast", 32.0f);
     c.yarn_beta_slow = r.rope_number(rope, "beta_slow", 1.0f);
     if (!rope.params.contains("original_max_position_embeddings"))
       r.fail("rope_parameters.original_max_position_embeddings", "a yarn rope needs it");
-    c.yarn_original_max_positions = r.rope_number(rope, "original_max_position_embeddings", 4096.0f);
+    c.yarn_original_max_positions =
+        r.rope_number(rope, "original_max_position_embeddings", 4096.0f);
     if (rope.params.contains("truncate") && rope.params["truncate"] != true)
-      r.fail("rope_parameters.truncate", rope.params["truncate"].dump() + " is not supported (only true)");
+      r.fail("rope_parameters.truncate",
+             rope.params["truncate"].dump() + " is not supported (only true)");
   } else if (rope.type != "default") {
     r.fail("rope_parameters.rope_type", "\"" + rope.type +
                                             "\" is not supported for deepseek_v3 (supported: "
@@ -332,8 +339,8 @@ inline std::optional<dtype> config_dtype(const nlohmann::json& config, std::stri
   }
   if (!config.is_object()) throw std::invalid_argument(source + ": not a JSON object");
   if (!config.contains("model_type") || !config["model_type"].is_string())
-    throw std::invalid_argument(source + ": model_type: missing; supported: " +
-                                supported_model_type_list());
+    throw std::invalid_argument(source +
+                                ": model_type: missing; supported: " + supported_model_type_list());
   const std::string type = config["model_type"].get<std::string>();
   bool known = false;
   for (std::string_view t : supported_model_types) known = known || t == type;
@@ -355,6 +362,13 @@ inline std::optional<dtype> config_dtype(const nlohmann::json& config, std::stri
     m.config = detail::read_llama(r);
   if (const std::string_view problem = config_problem(m.config); !problem.empty())
     throw std::invalid_argument(source + ": " + std::string(problem));
+  if (config.contains("quantization_config") && config["quantization_config"].is_object()) {
+    const nlohmann::json& q = config["quantization_config"];
+    m.notes.push_back(source + ": quantization_config (" +
+                      (q.contains("quant_method") ? q["quant_method"].dump() : std::string("?")) +
+                      ") is not applied: the layout is the unquantized model, and a quantized "
+                      "checkpoint's scale tensors would be reported as unexpected");
+  }
   return m;
 }
 
@@ -372,10 +386,9 @@ inline std::optional<dtype> config_dtype(const nlohmann::json& config, std::stri
   const std::filesystem::path file = config_path(path);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec))
-    throw std::invalid_argument(file.string() + ": no such config.json" +
-                                (std::filesystem::is_directory(path, ec)
-                                     ? " in the model directory"
-                                     : ""));
+    throw std::invalid_argument(
+        file.string() + ": no such config.json" +
+        (std::filesystem::is_directory(path, ec) ? " in the model directory" : ""));
   std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
   std::string name = dir.filename().string();
   if (name.empty()) name = "model";
@@ -490,7 +503,8 @@ inline std::optional<dtype> config_dtype(const nlohmann::json& config, std::stri
 /// The config.json a save of `m` in `saved` writes: the source's keys, every one kept, with
 /// `dtype` and `torch_dtype` set to the saved dtype; a built-in's generated from its record.
 [[nodiscard]] inline std::string config_json_for(const hf_model& m, dtype saved) {
-  nlohmann::json j = m.config_json.empty() ? generated_config(m) : nlohmann::json::parse(m.config_json);
+  nlohmann::json j =
+      m.config_json.empty() ? generated_config(m) : nlohmann::json::parse(m.config_json);
   j["dtype"] = torch_dtype_name(saved);
   j["torch_dtype"] = torch_dtype_name(saved);
   return j.dump(2) + "\n";

@@ -32,7 +32,7 @@ struct deepseek_v3_config {
   std::uint64_t expert_ffn = 2048;  // moe_intermediate_size
   std::uint64_t routed_experts = 256;
   std::uint64_t shared_experts = 1;
-  std::uint64_t first_dense = 3;  // first_k_dense_replace
+  std::uint64_t first_dense = 3;     // first_k_dense_replace
   std::uint64_t q_lora_rank = 1536;  // 0: a plain q_proj
   std::uint64_t kv_lora_rank = 512;
   std::uint64_t qk_nope_dim = 128;
@@ -91,8 +91,8 @@ constexpr std::int64_t ceil_to_int(double x) {
   high = high > static_cast<std::int64_t>(c.qk_rope_dim) - 1
              ? static_cast<std::int64_t>(c.qk_rope_dim) - 1
              : high;
-  return init::rotary_inv_freq_yarn(c.rope_theta, static_cast<float>(c.qk_rope_dim),
-                                    c.yarn_factor, static_cast<std::uint32_t>(low),
+  return init::rotary_inv_freq_yarn(c.rope_theta, static_cast<float>(c.qk_rope_dim), c.yarn_factor,
+                                    static_cast<std::uint32_t>(low),
                                     static_cast<std::uint32_t>(high));
 }
 
@@ -102,7 +102,9 @@ constexpr void emit_deepseek_v3(table_builder& b, const deepseek_v3_config& c) {
   const std::uint64_t qk_head = c.qk_nope_dim + c.qk_rope_dim;
   const auto head = [](std::uint64_t size) { return static_cast<std::uint32_t>(size); };
   // The low-rank down projections are small and replicated; the up projections split by head.
-  const linear_options down{.bias = c.attention_bias, .tp = tp_mode::none, .weight_init = weight,
+  const linear_options down{.bias = c.attention_bias,
+                            .tp = tp_mode::none,
+                            .weight_init = weight,
                             .bias_init = init::zeros()};
   const linear_options by_head{.tp = tp_mode::column,
                                .weight_init = weight,

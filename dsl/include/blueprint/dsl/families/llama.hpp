@@ -47,15 +47,15 @@ struct llama_config {
   float rope_theta = 10000.0f;
   float rope_llama3_factor = 0.0f;  // > 0: Llama 3.1 rope scaling ("rope_type": "llama3")
   float rope_original_max_positions = 8192.0f;
-  bool o_bias = false;              // o_proj bias (Llama's attention_bias biases all four)
-  bool mlp_bias = false;            // Llama's mlp_bias
-  bool qk_norm = false;             // Qwen3: self_attn.q_norm, self_attn.k_norm [head_dim]
+  bool o_bias = false;    // o_proj bias (Llama's attention_bias biases all four)
+  bool mlp_bias = false;  // Llama's mlp_bias
+  bool qk_norm = false;   // Qwen3: self_attn.q_norm, self_attn.k_norm [head_dim]
   moe_naming moe = moe_naming::mixtral;
-  std::uint64_t expert_ffn = 0;     // moe_intermediate_size; 0: ffn
-  std::uint64_t moe_every = 1;      // decoder_sparse_step: layer i is sparse when (i+1) % it == 0
+  std::uint64_t expert_ffn = 0;  // moe_intermediate_size; 0: ffn
+  std::uint64_t moe_every = 1;   // decoder_sparse_step: layer i is sparse when (i+1) % it == 0
   norm_style norms = norm_style::llama;
-  bool fused_projections = false;   // Phi-3: qkv_proj, gate_up_proj
-  std::int64_t pad_token = -1;      // pad_token_id: that embedding row starts at zero
+  bool fused_projections = false;  // Phi-3: qkv_proj, gate_up_proj
+  std::int64_t pad_token = -1;     // pad_token_id: that embedding row starts at zero
 };
 
 /// The checks a config must pass, each a sentence; "" when it passes. The compile-time type
@@ -106,7 +106,8 @@ constexpr void emit_llama(table_builder& b, const llama_config& c) {
       emit::rms_norm(b, "input_layernorm", c.hidden, norm);
       emit::attention(b, "self_attn", c.hidden, c.heads, c.kv_heads, attn);
       emit::rms_norm(b, "post_attention_layernorm", c.hidden, norm);
-      if (c.norms == norm_style::gemma2) emit::rms_norm(b, "pre_feedforward_layernorm", c.hidden, norm);
+      if (c.norms == norm_style::gemma2)
+        emit::rms_norm(b, "pre_feedforward_layernorm", c.hidden, norm);
       const bool sparse = c.experts > 0 && (i + 1) % c.moe_every == 0;
       if (sparse)
         emit::mixture_of_experts(b, mixtral ? "block_sparse_moe" : "mlp", c.hidden, expert_ffn,
