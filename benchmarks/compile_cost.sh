@@ -40,6 +40,8 @@ models=(
   "llama3-70b|llama|llama3_70b|llama<\"llama3-70b\", llama_config{.vocab = 128256, .hidden = 8192, .layers = 80, .heads = 64, .kv_heads = 8, .ffn = 28672, .rope_theta = 500000.0f}>|70'553'706'496"
   "llama3-8b|llama|llama3_8b|llama<\"llama3-8b\", llama_config{.vocab = 128256, .kv_heads = 8, .ffn = 14336, .rope_theta = 500000.0f}>|8'030'261'248"
   "mixtral-8x7b|llama|mixtral_8x7b|llama<\"mixtral-8x7b\", llama_config{.kv_heads = 8, .ffn = 14336, .experts = 8, .rope_theta = 1e6f}>|46'702'792'704"
+  "qwen3-8b|llama|qwen3_8b|llama<\"qwen3-8b\", llama_config{.vocab = 151936, .hidden = 4096, .layers = 36, .heads = 32, .kv_heads = 8, .ffn = 12288, .head_dim = 128, .rope_theta = 1e6f, .qk_norm = true}>|8'190'735'360"
+  "phi3-mini|llama|phi3_mini|llama<\"phi3-mini\", llama_config{.vocab = 32064, .hidden = 3072, .layers = 32, .heads = 32, .kv_heads = 32, .ffn = 8192, .fused_projections = true, .pad_token = 32000}>|3'821'079'552"
   "gpt2|gpt2|gpt2|gpt2<\"gpt2\", gpt2_config{}>|124'439'808"
 )
 

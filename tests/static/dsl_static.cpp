@@ -152,3 +152,48 @@ constexpr auto& inv_freq_405b =
 static_assert(inv_freq_405b.init == init::rotary_inv_freq_llama3(500000.0f, 128.0f, 8.0f, 8192.0f));
 static_assert(m::llama3_2_1b.tensors()[*m::llama3_2_1b.find("model.rotary_emb.inv_freq")].init.c ==
               32.0f);
+
+// Issue 11: the newer families, defined once as emit functions over their config records.
+static_assert(m::qwen3_8b.parameter_count() == 8'190'735'360);
+static_assert(m::gemma_7b.parameter_count() == 8'537'680'896);
+static_assert(m::phi3_mini.parameter_count() == 3'821'079'552);
+static_assert(m::tiny_deepseek_v3.parameter_count() == 131'896);  // transformers' count
+static_assert(m::qwen3_8b.find("model.layers.35.self_attn.q_norm.weight").has_value());
+static_assert(m::tiny_qwen3_moe.find("model.layers.1.mlp.experts.3.down_proj.weight").has_value());
+static_assert(m::tiny_gemma2.find("model.layers.0.post_feedforward_layernorm.weight").has_value());
+static_assert(m::tiny_deepseek_v3.find("model.layers.2.mlp.gate.e_score_correction_bias"));
+static_assert(m::tiny_deepseek_v3.find("model.layers.0.mlp.gate_proj.weight"));  // dense first
+static_assert(m::tiny_deepseek_v3.find("model.layers.1.mlp.shared_experts.up_proj.weight"));
+// Gemma's norms are stored as an offset from 1: they start at 0; its head is tied.
+static_assert(m::gemma_7b.tensors()[*m::gemma_7b.find("model.norm.weight")].init == init::zeros());
+static_assert(m::gemma_7b.ties().size() == 1);
+// Meaning in the record: heads, vocabularies, fused blocks and the pad row.
+constexpr auto& phi_qkv =
+    m::phi3_mini.tensors()[*m::phi3_mini.find("model.layers.0.self_attn.qkv_proj.weight")];
+static_assert(phi_qkv.fused == 3 && phi_qkv.heads == head_group::query && phi_qkv.head_size == 96);
+static_assert(m::phi3_mini.tensors()[*m::phi3_mini.find("model.layers.0.mlp.gate_up_proj.weight")]
+                  .fused == 2);
+static_assert(m::phi3_mini.tensors()[0].zero_row == 32000 && m::phi3_mini.tensors()[0].vocab);
+static_assert(k_proj.heads == head_group::key_value && k_proj.head_size == 128);
+static_assert(m::llama3_8b.tensors().back().vocab);  // lm_head
+constexpr auto& gqa_qkv =
+    m::tiny_phi3.tensors()[*m::tiny_phi3.find("model.layers.0.self_attn.qkv_proj.weight")];
+static_assert(gqa_qkv.blocks[0] == 0);  // tiny-phi3: 4 kv heads of 4, equal blocks
+namespace fused_gqa {
+using namespace blueprint::dsl;
+// Phi-3-medium's attention: 40 query heads, 10 kv heads of 128 -> unequal q, k, v blocks.
+using medium = llama<"phi3-medium-attn", llama_config{.vocab = 32064,
+                                                      .hidden = 5120,
+                                                      .layers = 1,
+                                                      .heads = 40,
+                                                      .kv_heads = 10,
+                                                      .ffn = 17920,
+                                                      .fused_projections = true}>;
+constexpr auto& qkv = medium::tensors()[*medium::find("model.layers.0.self_attn.qkv_proj.weight")];
+static_assert(qkv.shape[0] == 7680 && qkv.blocks[0] == 5120 && qkv.blocks[1] == 1280 &&
+              qkv.blocks[2] == 1280 && qkv.fused == 1);
+}  // namespace fused_gqa
+// DeepSeek-V3's YaRN rotary buffer over qk_rope_head_dim: the correction range [10, 23] of
+// transformers' find_correction_range(32, 1, 64, 10000, 4096).
+static_assert(dsl::deepseek_v3_rotary_init(m::deepseek_v3_671b_config) ==
+              init::rotary_inv_freq_yarn(10000.0f, 64.0f, 40.0f, 10, 23));

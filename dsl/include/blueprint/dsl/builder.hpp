@@ -60,6 +60,10 @@ struct table_builder {
   constexpr std::size_t push(std::string_view part) {
     const std::size_t saved = prefix_size;
     if (part.empty()) return saved;
+    if (counting()) {  // sizes only: the filling pass builds (and checks) the names
+      prefix_size += (prefix_size != 0 ? 1 : 0) + part.size();
+      return saved;
+    }
     if (prefix_size + 1 + part.size() > max_name_size)
       reject_long_name({prefix, prefix_size}, part);
     if (prefix_size != 0) prefix[prefix_size++] = '.';
@@ -74,6 +78,10 @@ struct table_builder {
       i /= 10;
     } while (i != 0);
     const std::size_t saved = prefix_size;
+    if (counting()) {
+      prefix_size += (prefix_size != 0 ? 1 : 0) + n;
+      return saved;
+    }
     if (prefix_size + 1 + n > max_name_size) reject_long_name({prefix, prefix_size}, "<index>");
     if (prefix_size != 0) prefix[prefix_size++] = '.';
     while (n != 0) prefix[prefix_size++] = digits[--n];
@@ -106,7 +114,6 @@ struct table_builder {
     if (counting()) {
       ++tensor_count;
       unit_has_tensors = true;
-      scratch = tensor_spec{};
       return scratch;
     }
     tensor_spec& t = tensors[tensor_count++];
