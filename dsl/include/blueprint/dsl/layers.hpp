@@ -341,6 +341,17 @@ constexpr void mixture_of_experts(table_builder& b, std::string_view name, std::
   experts(b, "experts", dim, ffn, count, o);
 }
 
+/// A causal LM's head: `lm_head` [vocab, hidden] (column-parallel, a vocabulary), or when
+/// tied the alias `lm_head.weight` of the embedding `embedding_weight`.
+constexpr void lm_head(table_builder& b, bool tied, std::string_view embedding_weight,
+                       std::uint64_t hidden, std::uint64_t vocab, init_spec weight_init) {
+  if (tied)
+    b.add_tie("lm_head.weight", embedding_weight);
+  else
+    linear(b, "lm_head", hidden, vocab,
+           {.tp = tp_mode::column, .weight_init = weight_init, .vocab = true});
+}
+
 }  // namespace emit
 
 /// A linear (or Conv1D) layer `Name` with `weight` and, optionally, `bias`.

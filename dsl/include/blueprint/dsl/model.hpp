@@ -38,13 +38,14 @@ struct tensor_table {
 
 namespace detail {
 
-template <class Root>
-constexpr auto flatten() {
-  tensor_table<Root::tensor_count, Root::tie_count> table{};
+/// Fills a table of known size with `emit`'s records and resolves ties and units.
+template <std::size_t Tensors, std::size_t Ties, class Emit>
+constexpr tensor_table<Tensors, Ties> flatten_emitted(Emit&& emit) {
+  tensor_table<Tensors, Ties> table{};
   table_builder b{};
   b.tensors = table.tensors.data();
   b.ties = table.ties.data();
-  Root::emit(b);
+  emit(b);
   std::uint32_t units = 0;
   for (const tensor_spec& t : table.tensors) units = std::max(units, t.unit + 1);
   table.unit_count = units;
@@ -55,6 +56,12 @@ constexpr auto flatten() {
       if (table.tensors[i].name() == tie.target_name()) tie.target = static_cast<std::uint32_t>(i);
   }
   return table;
+}
+
+template <class Root>
+constexpr auto flatten() {
+  return flatten_emitted<Root::tensor_count, Root::tie_count>(
+      [](table_builder& b) { Root::emit(b); });
 }
 
 template <class Root>
@@ -146,26 +153,6 @@ struct model {
 };
 
 namespace detail {
-/// Fills a table of known size with `emit`'s records and resolves ties and units.
-template <std::size_t Tensors, std::size_t Ties, class Emit>
-constexpr tensor_table<Tensors, Ties> flatten_emitted(Emit&& emit) {
-  tensor_table<Tensors, Ties> table{};
-  table_builder b{};
-  b.tensors = table.tensors.data();
-  b.ties = table.ties.data();
-  emit(b);
-  std::uint32_t units = 0;
-  for (const tensor_spec& t : table.tensors) units = std::max(units, t.unit + 1);
-  table.unit_count = units;
-  table.block_count = static_cast<std::uint32_t>(b.blocks_seen);
-  for (tie_spec& tie : table.ties) {
-    tie.target = static_cast<std::uint32_t>(table.tensors.size());
-    for (std::size_t i = 0; i < table.tensors.size(); ++i)
-      if (table.tensors[i].name() == tie.target_name()) tie.target = static_cast<std::uint32_t>(i);
-  }
-  return table;
-}
-
 template <class Table>
 constexpr bool ties_resolve(const Table& table) {
   for (const tie_spec& t : table.ties)

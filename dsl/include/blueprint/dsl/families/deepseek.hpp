@@ -166,11 +166,7 @@ constexpr void emit_deepseek_v3(table_builder& b, const deepseek_v3_config& c) {
     emit::rms_norm(b, "norm", c.hidden);
     emit::rotary(b, "rotary_emb", c.qk_rope_dim, deepseek_v3_rotary_init(c));
   }
-  if (c.tied)
-    b.add_tie("lm_head.weight", "model.embed_tokens.weight");
-  else
-    emit::linear(b, "lm_head", c.hidden, c.vocab,
-                 {.tp = tp_mode::column, .weight_init = weight, .vocab = true});
+  emit::lm_head(b, c.tied, "model.embed_tokens.weight", c.hidden, c.vocab, weight);
 }
 
 namespace detail {

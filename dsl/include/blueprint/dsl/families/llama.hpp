@@ -122,11 +122,7 @@ constexpr void emit_llama(table_builder& b, const llama_config& c) {
                  emit::rotary_init(head_dim, c.rope_theta, c.rope_llama3_factor,
                                    c.rope_original_max_positions));
   }
-  if (c.tied)
-    b.add_tie("lm_head.weight", "model.embed_tokens.weight");
-  else
-    emit::linear(b, "lm_head", c.hidden, c.vocab,
-                 {.tp = tp_mode::column, .weight_init = weight, .vocab = true});
+  emit::lm_head(b, c.tied, "model.embed_tokens.weight", c.hidden, c.vocab, weight);
 }
 
 namespace detail {
