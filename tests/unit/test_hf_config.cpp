@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <blueprint/kernels/distributions.hpp>
 #include <blueprint/runtime/hf_config.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/registry.hpp>
@@ -268,6 +269,25 @@ TEST_CASE("rotary inv_freq equals transformers' buffer bit for bit (default, lla
     }
   }
   CHECK(compared >= 12);
+}
+
+TEST_CASE("published configs' rotary buffers equal transformers' bit for bit", "[hf][rope]") {
+  // tests/data/hf/rope_reference.safetensors: inv_freq of transformers' rotary modules built
+  // from tests/data/configs (default rope at theta 1e4 and 1e6, llama3, yarn).
+  const auto reference = raw_tensors(fixtures / "rope_reference.safetensors");
+  REQUIRE(reference.size() == 6);
+  const fs::path configs = fs::path(BLUEPRINT_SOURCE_DIR) / "tests" / "data" / "configs";
+  for (const auto& [name, bytes] : reference) {
+    INFO(name);
+    const dynamic_layout l = layout(hf::read_config(configs / name), dtype_policy::f32());
+    const placed_tensor& t = l.tensors()[*l.find("model.rotary_emb.inv_freq")];
+    REQUIRE(t.numel() * 4 == bytes.size());
+    for (std::uint64_t i = 0; i < t.numel(); ++i) {
+      INFO("element " << i);
+      const float ours = sample_element(t.init, 0, t.id(), i);
+      CHECK(std::memcmp(&ours, bytes.data() + 4 * i, 4) == 0);
+    }
+  }
 }
 
 TEST_CASE("the embedding row at pad_token_id starts at zero, the other rows keep their values",

@@ -1,6 +1,6 @@
 // Llama 3.1 rope scaling of `inv_freq`: the deterministic buffer equals Hugging Face's
-// _compute_llama3_parameters, step for step in float32 as torch computes it (the pow
-// correctly rounded; tests/data/hf/llama3 compares with torch's own bits).
+// _compute_llama3_parameters, step for step in float32 as torch computes it
+// (tests/data/hf/llama3 and the Llama-3.1 reference compare with torch's own bits).
 #include <catch2/catch.hpp>
 
 #include <cmath>

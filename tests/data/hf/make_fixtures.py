@@ -85,7 +85,28 @@ def main():
             legacy_gpt2(model, config)
         if name == "llama":
             legacy_llama(model)
+    rope_reference()
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
+PUBLISHED = {"DeepSeek-V3": ("deepseek_v3", "DeepseekV3RotaryEmbedding"),
+             "Qwen3-8B": ("qwen3", "Qwen3RotaryEmbedding"),
+             "Qwen3-30B-A3B": ("qwen3_moe", "Qwen3MoeRotaryEmbedding"),
+             "gemma-7b": ("gemma", "GemmaRotaryEmbedding"),
+             "Llama-3.1-8B-Instruct": ("llama", "LlamaRotaryEmbedding"),
+             "Phi-3-mini-4k-instruct": ("phi3", "Phi3RotaryEmbedding")}
+
+
+def rope_reference():
+    """inv_freq of the published configs in tests/data/configs, as transformers computes it
+    (the rotary module alone: no weights)."""
+    import importlib
+    out = {}
+    for name, (module, cls) in PUBLISHED.items():
+        config = AutoConfig.from_pretrained(HERE.parent / "configs" / name)
+        m = importlib.import_module(f"transformers.models.{module}.modeling_{module}")
+        out[name] = getattr(m, cls)(config=config).inv_freq.detach().contiguous()
+    save_file(out, str(HERE / "rope_reference.safetensors"))
 
 
 def legacy_gpt2(model, config):

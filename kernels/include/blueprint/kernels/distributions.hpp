@@ -149,11 +149,11 @@ BLUEPRINT_HD BLUEPRINT_INLINE constexpr void group_values(const init_spec& s,
 }
 
 /// theta ** (float(2i) / dim), as torch computes a rotary embedding's position frequencies
-/// in float32: the exponent rounded to float, the power computed in double and rounded once.
+/// in float32 (the exponent rounded to float, the power as torch's pow computes it).
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float rope_position_frequency(
     float theta, float dim, std::uint64_t index) {
   const float e = det_div(static_cast<float>(2 * index), dim);
-  return static_cast<float>(det_exp_f64(static_cast<double>(e) * det_log_f64(theta)));
+  return torch_powf(theta, e);
 }
 
 /// Values that depend on the index only (no random bits).

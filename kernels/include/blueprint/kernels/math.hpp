@@ -389,4 +389,108 @@ BLUEPRINT_HD constexpr void det_sincos_2pi(float u, float* s, float* c) {
   return sum * bits_as_double(static_cast<std::uint64_t>(0x3ff + k) << 52);
 }
 
+// ---- torch's float32 pow ---------------------------------------------------------------------
+// transformers computes rotary frequencies as `theta ** x` on float32 tensors; torch evaluates
+// that with SLEEF's vectorized powf (1-ulp, not correctly rounded), so the buffer's bits are
+// SLEEF's. The same algorithm here: log(x) as a float-float pair (mantissa in [0.75, 1.5),
+// atanh series), times y, then exp of the pair, every step a float op or a single-rounding FMA.
+// Checked against torch's own bits (tests/data/hf, tests/unit/test_distributions.cpp).
+
+namespace detail {
+struct float_pair {
+  float hi, lo;
+};
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_add2(float x, float y) {
+  const float r = x + y, v = r - x;
+  return {r, (x - (r - v)) + (y - v)};
+}
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_add2(float_pair x, float y) {
+  const float r = x.hi + y, v = r - x.hi;
+  return {r, ((x.hi - (r - v)) + (y - v)) + x.lo};
+}
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_add2(float_pair x, float_pair y) {
+  const float r = x.hi + y.hi, v = r - x.hi;
+  return {r, ((x.hi - (r - v)) + (y.hi - v)) + (x.lo + y.lo)};
+}
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_add(float_pair x, float_pair y) {  // |x| >= |y|
+  const float r = x.hi + y.hi;
+  return {r, (((x.hi - r) + y.hi) + x.lo) + y.lo};
+}
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_add(float x, float_pair y) {  // |x| >= |y|
+  const float r = x + y.hi;
+  return {r, ((x - r) + y.hi) + y.lo};
+}
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_normalize(float_pair t) {
+  const float h = t.hi + t.lo;
+  return {h, (t.hi - h) + t.lo};
+}
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_mul(float_pair x, float y) {
+  const float r = x.hi * y;
+  return {r, det_fma(x.lo, y, det_fma(x.hi, y, -r))};
+}
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_mul(float_pair x, float_pair y) {
+  const float r = x.hi * y.hi;
+  return {r, det_fma(x.hi, y.lo, det_fma(x.lo, y.hi, det_fma(x.hi, y.hi, -r)))};
+}
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_square(float_pair x) {
+  const float r = x.hi * x.hi;
+  return {r, det_fma(x.hi + x.hi, x.lo, det_fma(x.hi, x.hi, -r))};
+}
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair ff_div(float_pair n, float_pair d) {
+  const float t = det_div(1.0f, d.hi);
+  const float q = n.hi * t;
+  const float u = det_fma(t, n.hi, -q);
+  float lo = det_fma(-d.lo, t, det_fma(-d.hi, t, 1.0f));
+  lo = det_fma(q, lo, det_fma(n.lo, t, u));
+  return {q, lo};
+}
+
+/// log(d) as a float-float pair, d > 0 normal.
+[[nodiscard]] BLUEPRINT_HD constexpr float_pair log_pair(float d) {
+  // e = floor(log2(d / 0.75)), m = d / 2^e in [0.75, 1.5) (AVX-512's getexp / getmant).
+  const auto exponent_of = [](float v) {
+    return static_cast<int>((float_as_bits(v) >> 23) & 0xFF) - 127;
+  };
+  const int e = exponent_of(d * (1.0f / 0.75f));
+  const float m = bits_as_float(float_as_bits(d) - (static_cast<std::uint32_t>(e) << 23));
+  const float_pair x = ff_div(ff_add2(-1.0f, m), ff_add2(1.0f, m));
+  const float_pair x2 = ff_square(x);
+  float t = 0.240320354700088500976562f;
+  t = det_fma(t, x2.hi, 0.285112679004669189453125f);
+  t = det_fma(t, x2.hi, 0.400007992982864379882812f);
+  const float_pair c{0.66666662693023681640625f, 3.69183861259614332084311e-09f};
+  float_pair s = ff_mul(float_pair{0.69314718246459960938f, -1.904654323148236017e-09f},
+                        static_cast<float>(e));
+  s = ff_add(s, float_pair{x.hi * 2.0f, x.lo * 2.0f});
+  s = ff_add(s, ff_mul(ff_mul(x2, x), ff_add2(ff_mul(x2, t), c)));
+  return s;
+}
+
+/// e^d of a float-float pair, rounded to float; |d| < 88.
+[[nodiscard]] BLUEPRINT_HD constexpr float exp_pair(float_pair d) {
+  constexpr float ln2_hi = 0.693145751953125f, ln2_lo = 1.428606765330187045e-06f;
+  const float u0 = (d.hi + d.lo) * 1.442695040888963407359924681001892137f;
+  // rint (to nearest, ties to even, as the vector instruction): adding and removing 1.5 * 2^23
+  // leaves the integer the float addition rounds to (|u0| < 2^22 here).
+  const int q = static_cast<int>((u0 + 12582912.0f) - 12582912.0f);
+  float_pair s = ff_add2(d, static_cast<float>(q) * -ln2_hi);
+  s = ff_add2(s, static_cast<float>(q) * -ln2_lo);
+  s = ff_normalize(s);
+  float u = 0.00136324646882712841033936f;
+  u = det_fma(u, s.hi, 0.00836596917361021041870117f);
+  u = det_fma(u, s.hi, 0.0416710823774337768554688f);
+  u = det_fma(u, s.hi, 0.166665524244308471679688f);
+  u = det_fma(u, s.hi, 0.499999850988388061523438f);
+  float_pair t = ff_add(s, ff_mul(ff_square(s), u));
+  t = ff_add(1.0f, t);
+  return scale_by_pow2(t.hi + t.lo, q);
+}
+}  // namespace detail
+
+/// x ** y as torch computes it on float32 on the CPU (SLEEF's powf_u10), for x > 0 normal and
+/// |y log x| < 88: the rotary frequencies `theta ** (2i / dim)`.
+[[nodiscard]] BLUEPRINT_HD constexpr float torch_powf(float x, float y) {
+  return detail::exp_pair(detail::ff_mul(detail::log_pair(x), y));
+}
+
 }  // namespace blueprint

@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <blueprint/codegen/layout.hpp>  // layout(hf_model, ...): what a reader wants next
 #include <blueprint/dsl/hf_model.hpp>
 #include <blueprint/kernels/dtype.hpp>
 
