@@ -54,7 +54,7 @@ struct save_options {
   /// Files written beside the tensors by rank 0, by name ("config.json" -> its text): to a
   /// temporary name first and renamed into place with the tensor files, so that a failed save
   /// leaves none of them behind.
-  std::map<std::string, std::string> extra_files;
+  std::map<std::string, std::string> extra_files{};
 };
 
 /// One file of a save.
