@@ -16,9 +16,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include <blueprint/kernels/math.hpp>
-
 #include "../layers.hpp"
+#include "../math.hpp"
 #include "../model.hpp"
 
 namespace blueprint::dsl {
@@ -66,8 +65,8 @@ namespace detail {
 /// find_correction_dim of transformers' YaRN: the rotary dimension whose frequency turns
 /// `rotations` times over the original context.
 constexpr double yarn_correction_dim(double rotations, double dim, double theta, double positions) {
-  return (dim * det_log_f64(positions / (rotations * 2.0 * 3.14159265358979311600))) /
-         (2.0 * det_log_f64(theta));
+  return (dim * ct_log(positions / (rotations * 2.0 * 3.14159265358979311600))) /
+         (2.0 * ct_log(theta));
 }
 constexpr std::int64_t floor_to_int(double x) {
   const auto i = static_cast<std::int64_t>(x);
