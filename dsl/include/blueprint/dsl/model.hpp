@@ -67,6 +67,16 @@ constexpr auto flatten() {
 template <class Root>
 inline constexpr auto table_v = flatten<Root>();
 
+/// Index of the tensor called `name` in a flattened table (ties resolve to their target).
+template <class Table>
+constexpr std::optional<std::size_t> find_in_table(const Table& table, std::string_view name) {
+  for (std::size_t i = 0; i < table.tensors.size(); ++i)
+    if (table.tensors[i].name() == name) return i;
+  for (const tie_spec& t : table.ties)
+    if (t.name() == name) return t.target;
+  return std::nullopt;
+}
+
 template <class Table>
 constexpr bool names_are_unique(const Table& table) {
   constexpr std::size_t n = std::tuple_size_v<decltype(table.tensors)>;
@@ -144,11 +154,7 @@ struct model {
 
   /// Index of the tensor called `name` (ties resolve to their target).
   [[nodiscard]] static constexpr std::optional<std::size_t> find(std::string_view name) {
-    for (std::size_t i = 0; i < tensors().size(); ++i)
-      if (tensors()[i].name() == name) return i;
-    for (const tie_spec& t : ties())
-      if (t.name() == name) return t.target;
-    return std::nullopt;
+    return detail::find_in_table(table(), name);
   }
 };
 
@@ -199,12 +205,9 @@ struct defined_model {
   [[nodiscard]] static constexpr std::uint64_t parameter_count() { return counts.parameters; }
   [[nodiscard]] static constexpr std::uint32_t unit_count() { return table().unit_count; }
   [[nodiscard]] static constexpr std::uint32_t block_count() { return table().block_count; }
+  /// Index of the tensor called `name` (ties resolve to their target).
   [[nodiscard]] static constexpr std::optional<std::size_t> find(std::string_view name) {
-    for (std::size_t i = 0; i < tensors().size(); ++i)
-      if (tensors()[i].name() == name) return i;
-    for (const tie_spec& t : ties())
-      if (t.name() == name) return t.target;
-    return std::nullopt;
+    return detail::find_in_table(table(), name);
   }
 };
 

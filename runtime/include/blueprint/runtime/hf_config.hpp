@@ -25,7 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <blueprint/codegen/layout.hpp>  // layout(hf_model, ...): what a reader wants next
+#include <blueprint/codegen/model_layout.hpp>  // layout(hf_model, ...): what a reader wants next
 #include <blueprint/dsl/hf_model.hpp>
 #include <blueprint/kernels/dtype.hpp>
 

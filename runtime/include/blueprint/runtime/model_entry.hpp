@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include <blueprint/codegen/layout.hpp>
+#include <blueprint/codegen/model_layout.hpp>
 #include <blueprint/dsl/hf_model.hpp>
 
 namespace blueprint {
