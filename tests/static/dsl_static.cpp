@@ -193,6 +193,33 @@ constexpr auto& qkv = medium::tensors()[*medium::find("model.layers.0.self_attn.
 static_assert(qkv.shape[0] == 7680 && qkv.blocks[0] == 5120 && qkv.blocks[1] == 1280 &&
               qkv.blocks[2] == 1280 && qkv.fused == 1);
 }  // namespace fused_gqa
+// Issue 11, scale: the whole DeepSeek-V3 and Qwen3-30B-A3B declarations under g++'s default
+// constexpr limits. Their definition tables hold one record per expert group (`experts.*`);
+// the counts are the expanded model's.
+static_assert(m::deepseek_v3_671b_t::parameter_count() == 671'026'404'352);
+static_assert(m::deepseek_v3_671b_t::tensor_count == 45'396);
+static_assert(m::deepseek_v3_671b_t::definition_table().tensors.size() == 1'026);
+static_assert(m::qwen3_30b_a3b_t::parameter_count() == 30'532'122'624);
+static_assert(m::qwen3_30b_a3b_t::definition_table().tensors.size() == 580);
+namespace expert_groups {
+constexpr auto& group = m::deepseek_v3_671b_t::definition_table().tensors;
+constexpr const tensor_spec& find_definition(std::string_view name) {
+  for (const tensor_spec& t : group)
+    if (t.name() == name) return t;
+  return group[0];
+}
+constexpr const tensor_spec& w = find_definition("model.layers.60.mlp.experts.*.down_proj.weight");
+static_assert(w.expert_count == 256 && w.shape[0] == 7168 && w.shape[1] == 2048);
+// Expanded: expert by expert, each expert's tensors in declaration order, the index in the name.
+constexpr auto& t = m::tiny_qwen3_moe.tensors();
+constexpr std::size_t first =
+    *m::tiny_qwen3_moe.find("model.layers.1.mlp.experts.0.gate_proj.weight");
+static_assert(t[first + 1].name() == "model.layers.1.mlp.experts.0.up_proj.weight");
+static_assert(t[first + 3].name() == "model.layers.1.mlp.experts.1.gate_proj.weight");
+static_assert(t[first + 3].expert == 1 && t[first + 3].expert_count == 0);
+static_assert(t[first + 3].id ==
+              tensor_id_from_name("model.layers.1.mlp.experts.1.gate_proj.weight"));
+}  // namespace expert_groups
 // DeepSeek-V3's YaRN rotary buffer over qk_rope_head_dim: the correction range [10, 23] of
 // transformers' find_correction_range(32, 1, 64, 10000, 4096).
 static_assert(dsl::deepseek_v3_rotary_init(m::deepseek_v3_671b_config) ==

@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -140,6 +139,35 @@ TEST_CASE("every built-in's run-time table equals its compile-time table, record
   require_builtin_matches(m::tiny_gemma2);
   require_builtin_matches(m::tiny_phi3);
   require_builtin_matches(m::tiny_deepseek_v3);
+}
+
+TEST_CASE("expert groups expand to the records a per-expert emission writes, for every built-in",
+          "[hf][dsl]") {
+  for (const model_entry& entry : builtin_models) {
+    INFO(entry.name);
+    const dsl::dynamic_table grouped = table_of(entry.config);
+    const dsl::dynamic_table direct = table_of(entry.config, /*group_experts=*/false);
+    REQUIRE(grouped.tensors.size() == direct.tensors.size());
+    CHECK(grouped.parameters == direct.parameters);
+    CHECK(grouped.unit_count == direct.unit_count);
+    for (std::size_t i = 0; i < direct.tensors.size(); ++i) {
+      const tensor_spec &x = grouped.tensors[i], &y = direct.tensors[i];
+      INFO(y.name());
+      REQUIRE(x.name() == y.name());
+      CHECK(x.id == y.id);
+      CHECK(x.rank == y.rank);
+      for (std::size_t d = 0; d < max_rank; ++d) CHECK(x.shape[d] == y.shape[d]);
+      CHECK((x.numel == y.numel && x.role == y.role && x.kind == y.kind));
+      CHECK((x.persistent == y.persistent && x.fused == y.fused && x.init == y.init));
+      CHECK((x.fan_in == y.fan_in && x.fan_out == y.fan_out && x.unit == y.unit));
+      CHECK((x.block == y.block && x.expert == y.expert && x.expert_count == y.expert_count));
+      CHECK((x.heads == y.heads && x.head_size == y.head_size && x.vocab == y.vocab));
+      CHECK((x.blocks[0] == y.blocks[0] && x.blocks[1] == y.blocks[1] &&
+             x.blocks[2] == y.blocks[2] && x.zero_row == y.zero_row));
+    }
+  }
+  // DeepSeek-V3 in full: 45,396 tensors from 1,026 definition records.
+  CHECK(table_of(find_model("deepseek-v3").config).tensors.size() == 45'396);
 }
 
 namespace fixture_types {

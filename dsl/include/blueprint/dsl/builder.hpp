@@ -6,6 +6,9 @@
 // plain loop over its index: compile-time work grows with the number of tensor records, never
 // with the number of types. A builder without storage only counts: the same function first
 // sizes the table (a constant at compile time, a vector's size at run time), then fills it.
+// A builder that groups experts writes a definition table: one record per expert group,
+// `*` in place of the expert index (expert_groups.hpp), so that DeepSeek-V3's 256 experts per
+// layer cost three records, not 768, in constant evaluation.
 #pragma once
 
 #include <cstddef>
@@ -36,9 +39,28 @@ constexpr void reject_long_name(std::string_view prefix, std::string_view part) 
   }
 }
 
+/// The decimal digits of an index, most significant first, as names spell block and expert
+/// indices.
+struct decimal_index {
+  char digits[20]{};
+  std::size_t size = 0;
+
+  constexpr explicit decimal_index(std::uint64_t i) {
+    char reversed[20]{};
+    do {
+      reversed[size++] = static_cast<char>('0' + i % 10);
+      i /= 10;
+    } while (i != 0);
+    for (std::size_t k = 0; k != size; ++k) digits[k] = reversed[size - 1 - k];
+  }
+  [[nodiscard]] constexpr std::string_view text() const { return {digits, size}; }
+};
+
 struct table_builder {
   tensor_spec* tensors = nullptr;  // null: count only
   std::size_t tensor_count = 0;
+  std::size_t expanded_count = 0;  // records once expert groups are expanded
+  bool group_experts = false;      // one record per expert group (a definition table)
   tie_spec* ties = nullptr;
   std::size_t tie_count = 0;
   std::uint64_t parameters = 0;  // parameters (persistent, not buffers), ties excluded; counted
@@ -55,6 +77,7 @@ struct table_builder {
   std::int32_t block = -1;
   std::int32_t blocks_seen = 0;
   std::int32_t expert = -1;
+  std::uint32_t expert_count = 0;  // inside a grouped repeat_experts: the experts it stands for
 
   /// Appends `.part` to the prefix; returns the size to restore with pop().
   constexpr std::size_t push(std::string_view part) {
@@ -71,20 +94,16 @@ struct table_builder {
     return saved;
   }
   constexpr std::size_t push_index(std::uint64_t i) {
-    char digits[20]{};
-    std::size_t n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + i % 10);
-      i /= 10;
-    } while (i != 0);
+    const decimal_index index{i};
     const std::size_t saved = prefix_size;
     if (counting()) {
-      prefix_size += (prefix_size != 0 ? 1 : 0) + n;
+      prefix_size += (prefix_size != 0 ? 1 : 0) + index.size;
       return saved;
     }
-    if (prefix_size + 1 + n > max_name_size) reject_long_name({prefix, prefix_size}, "<index>");
+    if (prefix_size + 1 + index.size > max_name_size)
+      reject_long_name({prefix, prefix_size}, "<index>");
     if (prefix_size != 0) prefix[prefix_size++] = '.';
-    while (n != 0) prefix[prefix_size++] = digits[--n];
+    for (char c : index.text()) prefix[prefix_size++] = c;
     return saved;
   }
   constexpr void pop(std::size_t saved) { prefix_size = saved; }
@@ -111,6 +130,7 @@ struct table_builder {
   [[nodiscard]] constexpr bool counting() const { return tensors == nullptr; }
 
   constexpr tensor_spec& add(std::string_view leaf) {
+    expanded_count += expert_count != 0 ? expert_count : 1;
     if (counting()) {
       ++tensor_count;
       unit_has_tensors = true;
@@ -122,6 +142,7 @@ struct table_builder {
     t.unit = unit;
     t.block = block;
     t.expert = expert;
+    t.expert_count = expert_count;
     unit_has_tensors = true;
     return t;
   }

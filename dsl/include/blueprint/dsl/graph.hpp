@@ -74,7 +74,9 @@ constexpr tensor_spec& add_tensor(table_builder& b, std::string_view name,
   for (std::size_t i = 0; i < 3; ++i) t.blocks[i] = o.blocks[i];
   t.zero_row = o.zero_row;
   // transformers' count: parameters only; buffers, even persistent ones, are not counted.
-  if (o.persistent && o.kind != tensor_kind::buffer) b.parameters += t.numel;
+  // A grouped expert record counts once per expert it stands for.
+  if (o.persistent && o.kind != tensor_kind::buffer)
+    b.parameters += t.numel * (b.expert_count != 0 ? b.expert_count : 1);
   return t;
 }
 constexpr tensor_spec& add_tensor(table_builder& b, std::string_view name,
@@ -110,16 +112,25 @@ constexpr void repeat_blocks(table_builder& b, std::string_view name, std::uint6
   }
 }
 
-/// `count` experts `name.0` ... `name.(count-1)`: their tensors carry the expert index, which
-/// the shard plan distributes over the `ep` mesh axis.
+/// `count` experts `name.0` ... `name.(count-1)`, each with the records `each()` emits (the
+/// same for every expert): their tensors carry the expert index, which the shard plan
+/// distributes over the `ep` mesh axis. A grouping builder gets them once, as `name.*`.
 template <class Each>
 constexpr void repeat_experts(table_builder& b, std::string_view name, std::uint64_t count,
                               Each&& each) {
   const named_scope outer{b, name};
+  if (b.group_experts) {
+    const std::size_t saved = b.push("*");
+    b.expert_count = static_cast<std::uint32_t>(count);
+    each();
+    b.expert_count = 0;
+    b.pop(saved);
+    return;
+  }
   for (std::uint64_t e = 0; e < count; ++e) {
     const std::size_t saved = b.push_index(e);
     b.expert = static_cast<std::int32_t>(e);
-    each(e);
+    each();
     b.expert = -1;
     b.pop(saved);
   }
@@ -128,15 +139,17 @@ constexpr void repeat_experts(table_builder& b, std::string_view name, std::uint
 /// How many records a layer function writes, and its persistent elements: the same function
 /// run on a builder that only counts.
 struct record_counts {
-  std::size_t tensors = 0;
+  std::size_t tensors = 0;  // records written (one per expert group when grouping)
   std::size_t ties = 0;
   std::uint64_t parameters = 0;
+  std::size_t expanded = 0;  // records once expert groups are expanded
 };
 template <class Emit>
-[[nodiscard]] constexpr record_counts count_records(Emit&& emit) {
+[[nodiscard]] constexpr record_counts count_records(Emit&& emit, bool group_experts = false) {
   table_builder b{};
+  b.group_experts = group_experts;
   emit(b);
-  return {b.tensor_count, b.tie_count, b.parameters};
+  return {b.tensor_count, b.tie_count, b.parameters, b.expanded_count};
 }
 
 /// A leaf: one parameter or buffer.
@@ -250,7 +263,7 @@ struct experts {
   static constexpr std::size_t count = E;
 
   static constexpr void emit(table_builder& b) {
-    repeat_experts(b, node_name, E, [&](std::uint64_t) { Expert::emit(b); });
+    repeat_experts(b, node_name, E, [&] { Expert::emit(b); });
   }
 };
 

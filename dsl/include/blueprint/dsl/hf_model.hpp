@@ -46,22 +46,25 @@ struct hf_model {
       config);
 }
 
-/// The family function of `config`, run into a table.
+/// The family function of `config`, run into a table (`group_experts`: see dsl::build_table).
 /// @throws std::invalid_argument when the config breaks a family rule
-[[nodiscard]] inline dsl::dynamic_table table_of(const family_config& config) {
+[[nodiscard]] inline dsl::dynamic_table table_of(const family_config& config,
+                                                 bool group_experts = true) {
   if (const std::string_view problem = config_problem(config); !problem.empty())
     throw std::invalid_argument("model config: " + std::string(problem));
   return std::visit(
-      [](const auto& c) {
+      [&](const auto& c) {
         using C = std::decay_t<decltype(c)>;
-        return dsl::build_table([&](dsl::table_builder& b) {
-          if constexpr (std::is_same_v<C, dsl::gpt2_config>)
-            dsl::emit_gpt2(b, c);
-          else if constexpr (std::is_same_v<C, dsl::llama_config>)
-            dsl::emit_llama(b, c);
-          else
-            dsl::emit_deepseek_v3(b, c);
-        });
+        return dsl::build_table(
+            [&](dsl::table_builder& b) {
+              if constexpr (std::is_same_v<C, dsl::gpt2_config>)
+                dsl::emit_gpt2(b, c);
+              else if constexpr (std::is_same_v<C, dsl::llama_config>)
+                dsl::emit_llama(b, c);
+              else
+                dsl::emit_deepseek_v3(b, c);
+            },
+            group_experts);
       },
       config);
 }

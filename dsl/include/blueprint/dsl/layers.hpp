@@ -318,7 +318,7 @@ constexpr void router(table_builder& b, std::string_view name, std::uint64_t dim
 /// `count` SwiGLU experts `name.E.*` (see moe_options), each of hidden size `ffn`.
 constexpr void experts(table_builder& b, std::string_view name, std::uint64_t dim,
                        std::uint64_t ffn, std::uint64_t count, const moe_options& o) {
-  repeat_experts(b, name, count, [&](std::uint64_t) {
+  repeat_experts(b, name, count, [&] {
     if (o.mixtral_names) {
       linear(b, "w1", dim, ffn, mlp_in(o.expert));
       linear(b, "w2", ffn, dim, mlp_out(o.expert));

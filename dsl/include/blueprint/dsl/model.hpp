@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "builder.hpp"
+#include "expert_groups.hpp"
 #include "fixed_string.hpp"
 #include "graph.hpp"
 #include "tensor_spec.hpp"
@@ -38,23 +39,43 @@ struct tensor_table {
 
 namespace detail {
 
-/// Fills a table of known size with `emit`'s records and resolves ties and units.
-template <std::size_t Tensors, std::size_t Ties, class Emit>
-constexpr tensor_table<Tensors, Ties> flatten_emitted(Emit&& emit) {
-  tensor_table<Tensors, Ties> table{};
-  table_builder b{};
-  b.tensors = table.tensors.data();
-  b.ties = table.ties.data();
-  emit(b);
-  std::uint32_t units = 0;
-  for (const tensor_spec& t : table.tensors) units = std::max(units, t.unit + 1);
-  table.unit_count = units;
-  table.block_count = static_cast<std::uint32_t>(b.blocks_seen);
+/// Points every tie at the index of its target (past the end when there is none).
+template <class Table>
+constexpr void resolve_ties(Table& table) {
   for (tie_spec& tie : table.ties) {
     tie.target = static_cast<std::uint32_t>(table.tensors.size());
     for (std::size_t i = 0; i < table.tensors.size(); ++i)
       if (table.tensors[i].name() == tie.target_name()) tie.target = static_cast<std::uint32_t>(i);
   }
+}
+
+/// Fills a table of known size with `emit`'s records and resolves ties and units; a grouping
+/// builder writes a definition table (one record per expert group).
+template <std::size_t Tensors, std::size_t Ties, class Emit>
+constexpr tensor_table<Tensors, Ties> flatten_emitted(Emit&& emit, bool group_experts = false) {
+  tensor_table<Tensors, Ties> table{};
+  table_builder b{};
+  b.tensors = table.tensors.data();
+  b.ties = table.ties.data();
+  b.group_experts = group_experts;
+  emit(b);
+  std::uint32_t units = 0;
+  for (const tensor_spec& t : table.tensors) units = std::max(units, t.unit + 1);
+  table.unit_count = units;
+  table.block_count = static_cast<std::uint32_t>(b.blocks_seen);
+  resolve_ties(table);
+  return table;
+}
+
+/// A definition table with its expert groups expanded (`Tensors` = the expanded count).
+template <std::size_t Tensors, class Definition>
+constexpr auto expanded_table(const Definition& definition) {
+  tensor_table<Tensors, std::tuple_size_v<decltype(definition.ties)>> table{};
+  expand_expert_groups(definition.tensors, table.tensors.data());
+  table.ties = definition.ties;
+  table.unit_count = definition.unit_count;
+  table.block_count = definition.block_count;
+  resolve_ties(table);
   return table;
 }
 
@@ -169,15 +190,26 @@ constexpr bool ties_resolve(const Table& table) {
 template <class Definition>
 struct defined_counts {
   static constexpr record_counts value =
-      count_records([](table_builder& b) { Definition::emit(b); });
+      count_records([](table_builder& b) { Definition::emit(b); }, /*group_experts=*/true);
 };
 
+/// The definition table: one record per expert group. Cheap for any model size.
 template <fixed_string Name, class Definition>
-struct defined_checks {
+struct definition_checks {
   static constexpr auto flat = flatten_emitted<defined_counts<Definition>::value.tensors,
                                                defined_counts<Definition>::value.ties>(
-      [](table_builder& b) { Definition::emit(b); });
+      [](table_builder& b) { Definition::emit(b); }, /*group_experts=*/true);
   static_assert(ties_resolve(flat), "model: the target of a tied tensor does not exist");
+  static_assert(names_are_unique(flat), "model: two tensors have the same fully-qualified name");
+  static constexpr bool ok = true;
+};
+
+/// The expanded table, one record per tensor: built on first use of `table()`.
+template <fixed_string Name, class Definition>
+struct defined_checks {
+  static_assert(definition_checks<Name, Definition>::ok);
+  static constexpr auto flat = expanded_table<defined_counts<Definition>::value.expanded>(
+      definition_checks<Name, Definition>::flat);
   static_assert(names_are_unique(flat), "model: two tensors have the same fully-qualified name");
   static constexpr bool ok = true;
 };
@@ -186,18 +218,27 @@ struct defined_checks {
 /// A model whose tensors a definition's `static constexpr void emit(table_builder&)` writes: the
 /// families' compile-time types (`llama<"name", llama_config{...}>`), whose Definition states
 /// the family's rules as static_asserts and runs the family's emit function on the config.
+/// `definition_table()` holds one record per expert group; `table()` one per tensor (for
+/// DeepSeek-V3's 45,000 tensors, more constant evaluation than g++'s default limits allow:
+/// build that model's table at run time, `dsl::build_table` or `hf_model`).
 template <fixed_string Name, class Definition>
 struct defined_model {
   using definition = Definition;
   using checks = detail::defined_checks<Name, Definition>;
   static constexpr record_counts counts = detail::defined_counts<Definition>::value;
-  static constexpr std::size_t tensor_count = counts.tensors;
+  static constexpr std::size_t tensor_count = counts.expanded;
   static constexpr std::size_t tie_count = counts.ties;
 
   [[nodiscard]] static constexpr std::string_view name() { return Name.view(); }
+  /// One record per tensor, expert groups expanded.
   [[nodiscard]] static constexpr const auto& table() {
     static_assert(checks::ok);
     return checks::flat;
+  }
+  /// One record per expert group (`experts.*.w1`, `expert_count` experts).
+  [[nodiscard]] static constexpr const auto& definition_table() {
+    static_assert(detail::definition_checks<Name, Definition>::ok);
+    return detail::definition_checks<Name, Definition>::flat;
   }
   [[nodiscard]] static constexpr const auto& tensors() { return table().tensors; }
   [[nodiscard]] static constexpr const auto& ties() { return table().ties; }
@@ -221,20 +262,30 @@ struct dynamic_table {
 };
 
 /// Runs `emit` (a family's emit function bound to a config) into a dynamic table: a counting
-/// pass sizes the vectors, the second pass fills them.
+/// pass sizes the vectors, the second pass fills them, and expert groups are expanded as a
+/// model type's `table()` expands them (`group_experts = false` emits every expert directly:
+/// the same records, the check of the expansion).
 /// @throws std::invalid_argument naming a name longer than max_name_size, a duplicate name or
 ///         a tie whose target does not exist
 template <class Emit>
-[[nodiscard]] dynamic_table build_table(Emit&& emit) {
+[[nodiscard]] dynamic_table build_table(Emit&& emit, bool group_experts = true) {
   table_builder counter{};
+  counter.group_experts = group_experts;
   emit(counter);
+  std::vector<tensor_spec> definition(counter.tensor_count);
   dynamic_table table;
-  table.tensors.resize(counter.tensor_count);
   table.ties.resize(counter.tie_count);
   table_builder b{};
-  b.tensors = table.tensors.data();
+  b.tensors = definition.data();
   b.ties = table.ties.data();
+  b.group_experts = group_experts;
   emit(b);
+  if (counter.expanded_count == definition.size()) {
+    table.tensors = std::move(definition);
+  } else {
+    table.tensors.resize(counter.expanded_count);
+    expand_expert_groups(definition, table.tensors.data());
+  }
   table.parameters = b.parameters;
   table.block_count = static_cast<std::uint32_t>(b.blocks_seen);
   for (const tensor_spec& t : table.tensors)

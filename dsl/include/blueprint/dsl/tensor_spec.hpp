@@ -105,6 +105,9 @@ struct tensor_spec {
                                           // one per repeated block, last = after the blocks
   std::int32_t block = -1;                // index of the repeated block, -1 outside blocks
   std::int32_t expert = -1;               // expert index for MoE experts (ep axis), else -1
+  std::uint32_t expert_count = 0;         // > 0 only in a definition table: the record stands
+                                          // for this many experts, its name holds '*' where
+                                          // the index goes (expert_groups.hpp expands it)
   // What the planner needs to know, written by the layer that declares the tensor (never
   // recovered from the name):
   head_group heads = head_group::none;  // the split dim holds whole attention heads
