@@ -25,8 +25,34 @@
 #include <blueprint/dsl/hf_model.hpp>
 #include <blueprint/runtime/communicator.hpp>
 #include <blueprint/runtime/model_entry.hpp>
+#include <blueprint/runtime/save.hpp>
+#include <blueprint/runtime/worker_pool.hpp>
+
+#include "numbers.hpp"
 
 namespace blueprint::cli {
+
+/// An integer option's text checked by parse_count (decimal, or 0x hex; at most `max`) and
+/// handed to CLI11 as plain decimal, so that its own conversion cannot read octal or wrap.
+[[nodiscard]] inline CLI::Validator count_at_most(std::uint64_t max) {
+  return CLI::Validator(
+      [max](std::string& text) -> std::string {
+        try {
+          text = std::to_string(parse_count(text, max));
+          return {};
+        } catch (const std::invalid_argument& e) {
+          return e.what();
+        }
+      },
+      "", "count_at_most");
+}
+
+/// --threads N: at most max_worker_threads, and capped at this machine's hardware threads
+/// (with a note on stderr: more workers than threads only contend).
+[[nodiscard]] unsigned capped_threads(unsigned requested);
+
+/// After a save: a note on stderr when it first removed what a dead save had left.
+void note_stale_removed(const save_report& saved);
 
 /// A subcommand: `setup` adds it to the application, with a callback that sets `exit_code`.
 struct command {

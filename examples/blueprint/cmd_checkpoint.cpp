@@ -16,17 +16,20 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 
 #include <blueprint/codegen/plan.hpp>
+#include <blueprint/runtime/checkpoint_directory.hpp>
+#include <blueprint/runtime/fault_points.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/save_model.hpp>
 
-#include "byte_size.hpp"
 #include "cli.hpp"
 #include "describe.hpp"
+#include "numbers.hpp"
 
 namespace blueprint::cli {
 namespace {
@@ -82,15 +85,15 @@ checkpoint source_from(const checkpoint_args& a, const std::string& path, bool s
   o.allow_unmatched = a.allow_unmatched;
   o.seed = a.seed;
   o.staging_bytes = parse_byte_size(a.staging);
-  o.threads = a.threads;
+  o.threads = capped_threads(a.threads);
   if (show_progress) {
     o.progress = [last = -1](float f) mutable {
       const int pct = static_cast<int>(f * 100.0f);
       if (pct != last) {
         last = pct;
         const int bar = pct * 40 / 100;
-        std::fprintf(stderr, "\r[%.*s%*s] %3d%%", bar, "########################################",
-                     40 - bar, "", pct);
+        std::fprintf(stderr, "\r[%.*s%*s] %3d%%%s", bar, "########################################",
+                     40 - bar, "", pct, pct == 100 ? "\n" : "");
         std::fflush(stderr);
       }
       return true;
@@ -106,28 +109,53 @@ std::unique_ptr<communicator> mesh_communicator(const checkpoint_args& a, const 
   return mpi_world_for(msh, "; or give --rank R");
 }
 
-int run_load(const checkpoint_args& a) {
-  const hf_model m = resolve_model(a.model);
-  const std::string ckpt = checkpoint_of(a);
-  const bool json = a.json;
+/// What every rank validates before it reads a byte: the model, its layout and plan, the
+/// checkpoint's headers. One agreement step (a bad local copy on one rank fails them all).
+struct validated_job {
+  hf_model model;
+  std::string checkpoint;
+  shard_plan<dynamic_layout> plan;
+  std::shared_ptr<const checkpoint_files> opened;
+};
+
+validated_job validate(const checkpoint_args& a, const mesh& msh) {
+  detail::fault_point("validate");
+  hf_model m = resolve_model(a.model);
+  std::string ckpt = checkpoint_of(a);
   std::shared_ptr<const checkpoint_files> opened;
   const dynamic_layout layout = layout_for(m, a.shape, ckpt, &opened);
+  auto p = plan(layout, msh, a.mesh.parsed_strategy(), a.mesh.options());
+  return {std::move(m), std::move(ckpt), std::move(p), std::move(opened)};
+}
+
+int run_load(const checkpoint_args& a) {
+  const bool json = a.json;
   const mesh msh = a.mesh.parsed_mesh();
   const auto strat = std::optional<strategy>(a.mesh.parsed_strategy());
-  const auto p = plan(layout, msh, *strat, a.mesh.options());
+  // The communicator first: every later step can fail on one rank alone, and ends in an
+  // agreement step (or the abort path) rather than leaving the other ranks waiting.
   const std::unique_ptr<communicator> comm = mesh_communicator(a, msh);
+  single_process_communicator alone;
+  communicator& world = comm ? *comm : alone;
   const auto rank = comm ? static_cast<std::uint32_t>(comm->rank()) : a.rank.value_or(0);
-  if (rank >= p.world_size())
+  if (rank >= msh.world_size())
     throw std::invalid_argument("--rank " + std::to_string(rank) + " is outside the mesh of " +
-                                std::to_string(p.world_size()) + " ranks");
+                                std::to_string(msh.world_size()) + " ranks");
+  const validated_job job = agreed_step(world, [&] { return validate(a, msh); });
+  const hf_model& m = job.model;
+  const std::string& ckpt = job.checkpoint;
+  const auto& p = job.plan;
 
   const auto t0 = std::chrono::steady_clock::now();
-  const materialized_model model =
-      materialize(p, rank, cpu{}, {.source = source_from(a, ckpt, !json && rank == 0, opened)});
+  const materialized_model model = agreed_step(world, [&] {
+    return materialize(p, rank, cpu{},
+                       {.source = source_from(a, ckpt, !json && rank == 0, job.opened)});
+  });
   const load_report& report = *model.load_report();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!json && rank == 0) std::fprintf(stderr, "\n");
+  // Between agreement steps: an error here takes the abort path (tests inject one).
+  detail::fault_point("fingerprint");
   // Under mpirun: the whole model's fingerprint (ranks summed, replicas once), printed by rank 0.
   const std::uint64_t fingerprint =
       comm ? blueprint::fingerprint(model, *comm) : blueprint::fingerprint(model);
@@ -174,25 +202,27 @@ int run_convert(const checkpoint_args& a_in) {
     a.out = a.in;
     a.in.clear();
   }
-  const hf_model m = resolve_model(a.model);
-  const std::string in = checkpoint_of(a);
   const std::string& out = a.out;
-  std::shared_ptr<const checkpoint_files> opened;
-  const dynamic_layout layout = layout_for(m, a.shape, in, &opened);
   // With --mesh under mpirun every rank reads its own bytes of IN and writes its own slices of
-  // OUT (no gather); without, one process converts the whole model.
+  // OUT (no gather); without, one process converts the whole model. Each step agreed (run_load).
   const mesh msh = a.mesh.parsed_mesh();
-  const strategy strat = a.mesh.parsed_strategy();
-  const auto p = plan(layout, msh, strat, a.mesh.options());
   const std::unique_ptr<communicator> comm = mesh_communicator(a, msh);
+  single_process_communicator alone;
+  communicator& world = comm ? *comm : alone;
   const auto rank = comm ? static_cast<std::uint32_t>(comm->rank()) : 0u;
-  const materialized_model model =
-      materialize(p, rank, cpu{}, {.source = source_from(a, in, false, opened)});
+  const validated_job job = agreed_step(world, [&] { return validate(a, msh); });
+  const hf_model& m = job.model;
+  const std::string& in = job.checkpoint;
+  const auto& p = job.plan;
+  const dynamic_layout& layout = p.layout();
+  const materialized_model model = agreed_step(world, [&] {
+    return materialize(p, rank, cpu{}, {.source = source_from(a, in, false, job.opened)});
+  });
   const load_report& report = *model.load_report();
   save_options save_opts{.max_shard_size = parse_byte_size(a.max_shard_size)};
   save_opts.extra_files = files_for_transformers(m, layout.policy.default_type);
-  single_process_communicator alone;
-  const save_report saved = save(p, rank, model, comm ? *comm : alone, out, save_opts);
+  const save_report saved = save(p, rank, model, world, out, save_opts);
+  note_stale_removed(saved);
   const std::uint64_t fingerprint =
       comm ? blueprint::fingerprint(model, *comm) : blueprint::fingerprint(model);
   if (rank != 0) return 0;
@@ -213,15 +243,55 @@ int run_convert(const checkpoint_args& a_in) {
   return 0;
 }
 
+/// "3 partial files and 1 folder of interrupted saves (12.3 MB): `blueprint clean DIR`".
+std::string describe_leftovers(const save_leftovers& l, const std::string& dir) {
+  return std::to_string(l.partial_files.size()) + " partial file(s) and " +
+         std::to_string(l.sibling_folders.size()) + " sibling folder(s) of interrupted saves (" +
+         std::to_string(l.bytes) + " bytes); `blueprint clean " + dir + "` removes them";
+}
+
 int run_verify(const checkpoint_args& a) {
   const hf_model m = resolve_model(a.model);
   const std::string ckpt = checkpoint_of(a);
   const load_report r = verify_checkpoint(layout_for(m, a.shape, ckpt), ckpt);
-  if (a.json)
-    std::printf("%s\n", to_json(r).dump(2).c_str());
-  else
+  // What dead saves left beside the checkpoint: reported, not an error (clean removes it).
+  std::error_code ec;
+  const save_leftovers left =
+      std::filesystem::is_directory(ckpt, ec) ? find_save_leftovers(ckpt) : save_leftovers{};
+  if (a.json) {
+    nlohmann::json j = to_json(r);
+    j["leftovers"] = {{"partial_files", left.partial_files},
+                      {"sibling_folders", left.sibling_folders},
+                      {"bytes", left.bytes}};
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
     std::printf("%s", to_string(r).c_str());
+    if (!left.empty()) std::printf("  leftovers: %s\n", describe_leftovers(left, ckpt).c_str());
+  }
   return r.clean() ? 0 : 3;
+}
+
+int run_clean(const std::string& dir, bool json) {
+  const clean_report r = clean_checkpoint_directory(dir);
+  if (json) {
+    nlohmann::json j;
+    j["directory"] = dir;
+    j["removed_partial_files"] = r.removed.partial_files;
+    j["removed_sibling_folders"] = r.removed.sibling_folders;
+    j["removed_bytes"] = r.removed.bytes;
+    j["restored_from"] = r.restored_from;
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  if (!r.restored_from.empty())
+    std::printf("restored %s from the interrupted folder swap %s\n", dir.c_str(),
+                r.restored_from.c_str());
+  for (const std::string& p : r.removed.partial_files) std::printf("removed %s\n", p.c_str());
+  for (const std::string& p : r.removed.sibling_folders) std::printf("removed %s/\n", p.c_str());
+  std::printf("%s: %zu partial file(s), %zu folder(s), %llu bytes removed\n", dir.c_str(),
+              r.removed.partial_files.size(), r.removed.sibling_folders.size(),
+              static_cast<unsigned long long>(r.removed.bytes));
+  return 0;
 }
 
 /// The options of load and convert.
@@ -233,11 +303,12 @@ void add_load_options(CLI::App& sub, checkpoint_args& a) {
   sub.add_flag("--allow-unmatched", a.allow_unmatched,
                "with --missing init: initialize even when no checkpoint tensor matched");
   sub.add_option("--seed", a.seed, "init seed of missing tensors and buffers")
+      ->transform(count_at_most(UINT64_MAX))
       ->capture_default_str();
   sub.add_option("--staging", a.staging, "host staging budget (256MiB, 1GB)")
       ->capture_default_str();
   sub.add_option("--threads", a.threads, "loader threads (0: the default)")
-      ->check(CLI::Range(0u, 4096u));
+      ->transform(count_at_most(max_worker_threads));
   sub.add_flag("--json", a.json, "print JSON");
 }
 
@@ -251,7 +322,8 @@ void setup(CLI::App& app, int& exit_code) {
                     "a checkpoint directory, .safetensors file or index (default: MODEL's "
                     "directory)");
     add_load_options(*sub, *a);
-    sub->add_option("--rank", a->rank, "load this rank of the mesh alone (no mpirun)");
+    sub->add_option("--rank", a->rank, "load this rank of the mesh alone (no mpirun)")
+        ->transform(count_at_most(mesh::max_world_size - 1));
     sub->callback([&exit_code, a] { exit_code = run_load(*a); });
   }
   {
@@ -280,6 +352,17 @@ void setup(CLI::App& app, int& exit_code) {
     a->shape.add_to(*sub, "auto", /*allow_auto=*/true);
     sub->add_flag("--json", a->json, "print JSON");
     sub->callback([&exit_code, a] { exit_code = run_verify(*a); });
+  }
+  {
+    CLI::App* sub = app.add_subcommand(
+        "clean",
+        "remove what interrupted saves left in and beside DIR (partial files, sibling folders); "
+        "finish an interrupted folder swap");
+    auto dir = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    sub->add_option("DIR", *dir, "a checkpoint directory")->required();
+    sub->add_flag("--json", *json, "print JSON");
+    sub->callback([&exit_code, dir, json] { exit_code = run_clean(*dir, *json); });
   }
 }
 

@@ -14,12 +14,13 @@
 #include <string>
 
 #include <blueprint/codegen/plan.hpp>
+#include <blueprint/runtime/fault_points.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/save_model.hpp>
 
-#include "byte_size.hpp"
 #include "cli.hpp"
 #include "describe.hpp"
+#include "numbers.hpp"
 
 namespace blueprint::cli {
 namespace {
@@ -38,21 +39,22 @@ struct init_args {
 /// `--mesh`: one process per rank (under mpirun); each materializes only its shard; rank 0
 /// prints one report whose fingerprint is the whole model's.
 int run_sharded_init(const init_args& args, const hf_model& m, const dynamic_layout& layout,
-                     const materialize_options& options) {
+                     const materialize_options& options, communicator& comm) {
   const mesh shape = args.mesh.parsed_mesh();
   const std::optional<strategy> how = args.mesh.parsed_strategy();
-  const std::unique_ptr<communicator> world = mpi_world_for(shape, "");
-  communicator& comm = *world;
-  const auto p = plan(layout, shape, *how, args.mesh.options());
   const auto me = static_cast<std::uint32_t>(comm.rank());
-  comm.barrier();
-  const materialized_model shard = materialize(p, me, cpu{.threads = args.threads}, options);
+  // Every step that can fail on one rank alone ends in an agreement step (communicator.hpp).
+  const auto p = agreed_step(comm, [&] { return plan(layout, shape, *how, args.mesh.options()); });
+  const materialized_model shard = agreed_step(comm, [&] {
+    return materialize(p, me, cpu{.threads = capped_threads(args.threads)}, options);
+  });
   const std::uint64_t fingerprint = blueprint::fingerprint(shard, comm);
   std::optional<save_report> saved;
   if (!args.save_dir.empty())
     saved = save(p, me, shard, comm, args.save_dir,
                  {.max_shard_size = parse_byte_size(args.max_shard_size),
                   .extra_files = files_for_transformers(m, layout.policy.default_type)});
+  if (saved) note_stale_removed(*saved);
   struct rank_row {
     double alloc_seconds, init_seconds;
     std::uint64_t bytes, peak_rss;
@@ -110,8 +112,15 @@ int run_sharded_init(const init_args& args, const hf_model& m, const dynamic_lay
   return 0;
 }
 
-int run_init(const init_args& args, bool sharded) {
-  const hf_model m = resolve_model(args.model);
+/// The model (config.json read on every rank) and its layout.
+struct init_job {
+  hf_model model;
+  dynamic_layout layout;
+};
+
+init_job prepare(const init_args& args) {
+  detail::fault_point("validate");
+  hf_model m = resolve_model(args.model);
   // --dtype auto: the dtype config.json declares (dtype, or torch_dtype in older files).
   dtype_policy policy = dtype_policy::f32();
   if (args.shape.automatic()) {
@@ -125,16 +134,29 @@ int run_init(const init_args& args, bool sharded) {
   } else {
     policy = args.shape.policy();
   }
-  const layout_options layout_opts = args.shape.options();
-  const dtype type = policy.default_type;
-  const dynamic_layout layout = blueprint::layout(m, policy, layout_opts);
+  dynamic_layout l = blueprint::layout(m, policy, args.shape.options());
+  return {std::move(m), std::move(l)};
+}
+
+int run_init(const init_args& args, bool sharded) {
+  // Under mpirun the communicator comes first, so that a rank failing to read its config.json
+  // fails the job at the agreement step instead of leaving the others in MPI_Init.
+  const std::unique_ptr<communicator> world =
+      sharded ? mpi_world_for(args.mesh.parsed_mesh(), "") : nullptr;
+  single_process_communicator alone;
+  communicator& comm = world ? *world : alone;
+  const init_job job = agreed_step(comm, [&] { return prepare(args); });
+  const hf_model& m = job.model;
+  const dynamic_layout& layout = job.layout;
+  const dtype type = layout.policy.default_type;
   materialize_options options;
   options.source = init{.seed = args.seed};
   options.poison = args.poison;
   options.populate = args.populate;
   options.huge_pages = !args.no_huge_pages;
-  if (sharded) return run_sharded_init(args, m, layout, options);
-  const materialized_model model = materialize(layout, cpu{.threads = args.threads}, options);
+  if (sharded) return run_sharded_init(args, m, layout, options, comm);
+  const materialized_model model =
+      materialize(layout, cpu{.threads = capped_threads(args.threads)}, options);
 
   const auto t0 = std::chrono::steady_clock::now();
   const std::uint64_t fingerprint = blueprint::fingerprint(model);
@@ -145,6 +167,7 @@ int run_init(const init_args& args, bool sharded) {
     saved = save(model, args.save_dir,
                  {.max_shard_size = parse_byte_size(args.max_shard_size),
                   .extra_files = files_for_transformers(m, type)});
+  if (saved) note_stale_removed(*saved);
   const double bytes = static_cast<double>(model.bytes());
   const double gbps = model.init_seconds() > 0 ? bytes / model.init_seconds() / 1e9 : 0.0;
   const double elements_per_s =
@@ -158,7 +181,7 @@ int run_init(const init_args& args, bool sharded) {
     j["parameters"] = layout.parameter_count();
     j["bytes"] = model.bytes();
     j["dtype"] = dtype_name(type);
-    j["init_scheme"] = init_scheme_name(layout_opts.scheme);
+    j["init_scheme"] = init_scheme_name(args.shape.options().scheme);
     j["seed"] = seed_of(options.source);
     j["threads"] = model.threads();
     j["alloc_seconds"] = model.alloc_seconds();
@@ -207,9 +230,11 @@ void setup(CLI::App& app, int& exit_code) {
       ->required();
   a->shape.add_to(*sub, "bf16", /*allow_auto=*/true);
   a->mesh.add_to(*sub);
-  sub->add_option("--seed", a->seed, "the init seed")->capture_default_str();
+  sub->add_option("--seed", a->seed, "the init seed")
+      ->transform(count_at_most(UINT64_MAX))
+      ->capture_default_str();
   sub->add_option("--threads", a->threads, "worker threads (0: one per hardware thread)")
-      ->check(CLI::Range(0u, 4096u));
+      ->transform(count_at_most(max_worker_threads));
   sub->add_flag("--poison", a->poison, "fill with 0xFF first, then prove every byte was written");
   sub->add_flag("--populate", a->populate, "pre-fault the arena (MAP_POPULATE)");
   sub->add_flag("--no-huge-pages", a->no_huge_pages, "do not ask for transparent huge pages");

@@ -1,9 +1,11 @@
 // `blueprint`: the command-line face of the library — list and inspect built-in models, plan a
 // mesh, materialize (init), and load, convert and verify Hugging Face checkpoints.
 // `blueprint --help` and `blueprint SUBCOMMAND --help` list every option.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
 #if BLUEPRINT_HAVE_MPI
@@ -45,6 +47,25 @@ std::unique_ptr<communicator> mpi_world_for(const mesh& m, std::string_view hint
 #endif
 }
 
+void note_stale_removed(const save_report& saved) {
+  const save_leftovers& l = saved.stale_removed;
+  if (l.empty()) return;
+  std::fprintf(stderr,
+               "blueprint: note: removed %zu partial file(s) and %zu folder(s) (%llu bytes) that "
+               "an interrupted save had left in %s\n",
+               l.partial_files.size(), l.sibling_folders.size(),
+               static_cast<unsigned long long>(l.bytes), saved.directory.c_str());
+}
+
+unsigned capped_threads(unsigned requested) {
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  if (requested <= hardware) return requested;
+  std::fprintf(stderr,
+               "blueprint: note: --threads %u capped at this machine's %u hardware threads\n",
+               requested, hardware);
+  return hardware;
+}
+
 void layout_args::add_to(CLI::App& app, std::string dtype_default, bool allow_auto) {
   dtype = std::move(dtype_default);
   app.add_option("--dtype", dtype,
@@ -56,6 +77,7 @@ void layout_args::add_to(CLI::App& app, std::string dtype_default, bool allow_au
   app.add_option("--init", init, "init scheme: declared (alias hf) or pytorch")
       ->capture_default_str();
   app.add_option("--alignment", alignment, "tensor alignment in the arena, bytes (power of two)")
+      ->transform(count_at_most(UINT64_MAX))
       ->capture_default_str();
 }
 
@@ -78,7 +100,8 @@ void plan_args::add_to(CLI::App& app) {
   app.add_option("--strategy", strategy, "data-parallel strategy: fsdp, zero3 or replicate")
       ->capture_default_str();
   app.add_flag("--pad-vocab", pad_vocab, "pad a vocabulary tp does not divide (Megatron style)");
-  app.add_option("--head-dim", head_dim, "elements per attention head, for the head rules");
+  app.add_option("--head-dim", head_dim, "elements per attention head, for the head rules")
+      ->transform(count_at_most(UINT32_MAX));
   app.add_option("--stages", stages, "first unit of pipeline stages 1..pp-1, e.g. 1,21,41");
   app.add_option("--role", roles, "role override GLOB=ROLE (replicated, split_rows, split_cols)");
 }
@@ -120,7 +143,14 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     const std::string sub =
         app.get_subcommands().empty() ? "" : " " + app.get_subcommands().front()->get_name();
-    std::fprintf(stderr, "blueprint%s: error: %s\n", sub.c_str(), e.what());
+    const std::string prefix = "blueprint" + sub + ": error: ";
+#if BLUEPRINT_HAVE_MPI
+    // Under mpirun: an error every rank agreed on is printed once, by rank 0 (it names the rank
+    // that failed); any other error aborts the whole job at once (communicator.hpp).
+    if (blueprint::end_mpi_after_error(e, prefix) == blueprint::mpi_error_end::agreed_quiet)
+      return 1;
+#endif
+    std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
     return 1;
   }
   return exit_code;

@@ -122,6 +122,24 @@ TEST_CASE("A mesh string parses in any order and rejects malformed axes", "[plan
   REQUIRE_THROWS_WITH(parse_mesh("dp=3,ep=2"), Catch::Contains("ep must divide dp"));
 }
 
+TEST_CASE("Mesh sizes are checked in 64 bits against 2^24 ranks; an axis is given once",
+          "[plan][mesh]") {
+  // Issue 12: dp=268435456 segfaulted, dp=268435457 wrapped to a 16-rank world.
+  REQUIRE_THROWS_WITH(parse_mesh("pp=4,dp=268435456,tp=4"), Catch::Contains("exceeds 2^24"));
+  REQUIRE_THROWS_WITH(parse_mesh("pp=4,dp=4194305,tp=4"), Catch::Contains("world size"));
+  REQUIRE_THROWS_WITH(parse_mesh("dp=99999999999999999999"), Catch::Contains("exceeds 2^24"));
+  REQUIRE_THROWS_WITH(parse_mesh("tp=2,tp=4"), Catch::Contains("given twice"));
+  REQUIRE_THROWS_WITH(parse_mesh("tp=+2"), Catch::Contains("not a positive integer"));
+  REQUIRE(parse_mesh("dp=010") == mesh{.dp = 10});  // decimal, not octal
+  REQUIRE(parse_mesh("pp=256,dp=256,tp=256").world_size() == 16'777'216);
+  STATIC_REQUIRE(!mesh{.pp = 65536, .dp = 65536, .tp = 2}.valid());
+  STATIC_REQUIRE(mesh{.pp = 65536, .dp = 65536, .tp = 2}.world_size_64() == 1ull << 33);
+  // A C++ caller's mesh is checked by the planner too: its own rule, not a wrapped plan.
+  const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::bf16());
+  REQUIRE_THROWS_WITH(plan(l, mesh{.pp = 1, .dp = 65536, .tp = 65536}, fsdp),
+                      Catch::Contains("at most 2^24"));
+}
+
 TEST_CASE("Every plan of the tiny models covers every element once, modulo replicas",
           "[plan][coverage]") {
   const dynamic_layout layouts[] = {

@@ -35,6 +35,7 @@ TEST_CASE("every plan rule's static_assert text is 'plan: ' and its sentence", "
   const std::map<plan_rule, std::string> names = {
       {plan_rule::mesh_axes_positive, "mesh_axes_positive"},
       {plan_rule::ep_divides_dp, "ep_divides_dp"},
+      {plan_rule::world_size_at_most_max, "world_size_at_most_max"},
       {plan_rule::pp_at_most_units, "pp_at_most_units"},
       {plan_rule::stage_boundaries_increasing, "stage_boundaries_increasing"},
       {plan_rule::ep_divides_experts, "ep_divides_experts"},

@@ -251,6 +251,18 @@ TEST_CASE("a written header is padded to 8 bytes with spaces and parses back", "
   CHECK(parsed.tensors[1].begin == 6);
 }
 
+TEST_CASE("a header whose JSON is followed by a NUL byte is rejected, as the reference reader does",
+          "[safetensors]") {
+  // Issue 12: nlohmann's lexer ends the input at a NUL, so "{...}\0   " parsed.
+  const std::string json = R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  std::string text = json + std::string(1, '\0') + "      ";
+  CHECK_THROWS_WITH(parse_safetensors_header(text, 8 + text.size() + 4, "mem"),
+                    Catch::Contains("NUL byte") &&
+                        Catch::Contains("byte offset " + std::to_string(8 + json.size())));
+  text = json + "       \t\n";  // whitespace only: accepted
+  CHECK(parse_safetensors_header(text, 8 + text.size() + 4, "mem").tensors.size() == 1);
+}
+
 TEST_CASE(
     "a number beyond 64 bits in the header is rejected, not thrown through (found by fuzzing)",
     "[safetensors]") {

@@ -6,7 +6,6 @@
 #include "../support/scratch.hpp"
 
 #include <atomic>
-#include <barrier>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +20,7 @@
 #include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/save.hpp>
 #include "../support/load_at.hpp"
+#include "../support/thread_communicator.hpp"
 
 namespace fs = std::filesystem;
 using namespace blueprint;
@@ -72,43 +72,6 @@ void write_subset(const std::string& src, const std::string& dst, const std::set
   for (const auto& d : data)
     out.write(reinterpret_cast<const char*>(d.data()), static_cast<std::streamsize>(d.size()));
 }
-
-/// Ranks as threads: the save protocol's all_true is a real rendezvous.
-struct thread_world {
-  explicit thread_world(int n) : size(n), sync(n) {}
-  int size;
-  std::barrier<> sync;
-  std::atomic<int> failures[64]{};
-};
-class thread_communicator final : public communicator {
- public:
-  thread_communicator(thread_world* w, int rank) : world(w), r(rank) {}
-  [[nodiscard]] int rank() const override { return r; }
-  [[nodiscard]] int size() const override { return world->size; }
-  [[nodiscard]] std::string_view backend() const override { return "threads"; }
-  [[nodiscard]] bool all_true(bool ok) override {
-    if (!ok) ++world->failures[round];
-    world->sync.arrive_and_wait();
-    return world->failures[round++].load() == 0;
-  }
-  // A save needs only all_true; the rest of the interface is not exercised here.
-  void barrier() override { (void)all_true(true); }
-  [[nodiscard]] std::uint64_t allreduce_sum_u64(std::uint64_t) override {
-    throw std::logic_error("thread_communicator: allreduce is not used by saves");
-  }
-  [[nodiscard]] std::vector<std::vector<std::byte>> gather_bytes(std::span<const std::byte>,
-                                                                 int) override {
-    throw std::logic_error("thread_communicator: gather is not used by saves");
-  }
-  void broadcast(std::span<std::byte>, int) override {
-    throw std::logic_error("thread_communicator: broadcast is not used by saves");
-  }
-
- private:
-  thread_world* world;
-  int r;
-  int round = 0;
-};
 
 /// The arena of `to_l` holding the tensors of `from_a` (laid out by `from_l`) cast via float.
 std::vector<std::byte> cast_arena(const dynamic_layout& from_l,
@@ -465,13 +428,13 @@ TEST_CASE("ranks save their own slices without a gather and the result loads as 
     INFO(to_string(m) << " " << strategy_name(s));
     const fs::path dir =
         test::scratch_dir("safetensors_roundtrip", "ranks_" + std::string(strategy_name(s)));
-    thread_world world(static_cast<int>(m.world_size()));
+    test::thread_world world(static_cast<int>(m.world_size()));
     std::vector<std::thread> ranks;
     for (std::uint32_t r = 0; r < m.world_size(); ++r) {
       ranks.emplace_back([&, r] {
         const program p = shard_program(l, m, s, r);
         const std::vector<std::byte> a = fresh(p);
-        thread_communicator comm{&world, static_cast<int>(r)};
+        test::thread_communicator comm{&world, static_cast<int>(r)};
         (void)save_arena(l, p, a, comm, dir.string(), {.max_shard_size = 30_KB});
       });
     }
@@ -486,7 +449,7 @@ TEST_CASE("a save that fails on one rank leaves no checkpoint behind", "[checkpo
   const dynamic_layout l = model_layout("tiny-llama", dtype::bf16);
   const fs::path dir = test::scratch_dir("safetensors_roundtrip", "failed_save");
   const mesh m{.tp = 2};
-  thread_world world(2);
+  test::thread_world world(2);
   std::atomic<int> thrown{0};
   std::vector<std::thread> ranks;
   for (std::uint32_t r = 0; r < 2; ++r) {
@@ -494,7 +457,7 @@ TEST_CASE("a save that fails on one rank leaves no checkpoint behind", "[checkpo
       const program p = shard_program(l, m, replicate, r);
       std::vector<std::byte> a = fresh(p);
       if (r == 1) a.resize(16);  // rank 1's arena is too small: its writes fail
-      thread_communicator comm{&world, static_cast<int>(r)};
+      test::thread_communicator comm{&world, static_cast<int>(r)};
       try {
         (void)save_arena(l, p, a, comm, dir.string(), {.max_shard_size = 30_KB});
       } catch (const std::exception&) {
@@ -505,6 +468,42 @@ TEST_CASE("a save that fails on one rank leaves no checkpoint behind", "[checkpo
   for (auto& t : ranks) t.join();
   CHECK(thrown == 2);
   CHECK(fs::is_empty(dir));
+}
+
+TEST_CASE("a save into a directory another save is writing into fails at once", "[checkpoint]") {
+  // Issue 12: two saves into one directory mixed their bytes silently.
+  const dynamic_layout l = model_layout("tiny-llama", dtype::bf16);
+  const program p = program_of(l);
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "locked");
+  (void)save_arena(l, p, fresh(p), dir.string());
+  const std::vector<std::byte> other(p.arena_bytes, std::byte{0});
+  {
+    const save_lock held(dir.string());  // what a running save holds
+    CHECK_THROWS_WITH(save_arena(l, p, other, dir.string()),
+                      Catch::Contains("another save is writing into this directory"));
+  }
+  std::vector<std::byte> b = poisoned(p);
+  (void)test::load_arena_at(l, p, b, dir.string());
+  CHECK(same(b, fresh(p)));  // the first save's bytes, untouched
+  // Released: the next save goes through, and leaves neither lock nor partial files.
+  (void)save_arena(l, p, other, dir.string());
+  for (const fs::directory_entry& e : fs::directory_iterator(dir))
+    CHECK(e.path().filename().string().front() != '.');
+}
+
+TEST_CASE("a save removes the partial files of a dead save first", "[checkpoint]") {
+  const dynamic_layout l = model_layout("tiny-llama", dtype::bf16);
+  const program p = program_of(l);
+  const fs::path dir = test::scratch_dir("safetensors_roundtrip", "stale");
+  fs::create_directories(dir);
+  const fs::path dead = dir / ".model.safetensors.0123456789abcdef.blueprint-partial";
+  std::ofstream(dead) << std::string(1000, 'x');
+  CHECK(find_save_leftovers(dir.string()).partial_files.size() == 1);
+  const save_report r = save_arena(l, p, fresh(p), dir.string());
+  CHECK(r.stale_removed.partial_files.size() == 1);
+  CHECK(r.stale_removed.bytes == 1000);
+  CHECK(!fs::exists(dead));
+  CHECK(find_save_leftovers(dir.string()).empty());
 }
 
 TEST_CASE("dtype auto takes each tensor's dtype from the checkpoint", "[checkpoint]") {

@@ -57,6 +57,14 @@ TEST_CASE("a progress callback that returns false cancels the work", "[worker_po
   CHECK(calls >= 1);
 }
 
+TEST_CASE("more than max_worker_threads is refused before a thread starts", "[worker_pool]") {
+  std::atomic<int> ran{0};
+  REQUIRE_THROWS_WITH(
+      run_workers(max_worker_threads + 1, [&](unsigned, worker_control&) { ++ran; }),
+      Catch::Contains("at most 4096"));
+  REQUIRE(ran == 0);
+}
+
 TEST_CASE("one worker runs on the caller alone", "[worker_pool]") {
   int runs = 0;
   run_workers(1, [&](unsigned w, worker_control&) { runs += w == 0 ? 1 : 100; });

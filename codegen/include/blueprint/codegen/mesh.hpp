@@ -29,6 +29,10 @@ struct mesh_coords {
 
 /// `pp x dp x tp` ranks; `ep` divides `dp` (see the file comment).
 struct mesh {
+  /// The most ranks a mesh may have (2^24 = 16,777,216): rank numbers and world sizes stay far
+  /// inside 32 bits, and the planner's per-rank tables stay addressable.
+  static constexpr std::uint64_t max_world_size = std::uint64_t{1} << 24;
+
   std::uint32_t pp = 1;
   std::uint32_t dp = 1;
   std::uint32_t tp = 1;
@@ -36,12 +40,20 @@ struct mesh {
 
   friend constexpr bool operator==(const mesh&, const mesh&) = default;
 
-  [[nodiscard]] constexpr std::uint32_t world_size() const { return pp * dp * tp; }
+  /// pp * dp * tp, in 64 bits so that a product beyond 2^32 cannot wrap into a small mesh.
+  [[nodiscard]] constexpr std::uint64_t world_size_64() const {
+    return std::uint64_t{pp} * dp * tp;
+  }
+  /// @pre valid() (then the product fits: at most max_world_size)
+  [[nodiscard]] constexpr std::uint32_t world_size() const {
+    return static_cast<std::uint32_t>(world_size_64());
+  }
   /// Size of the expert-data-parallel group (ranks holding the same experts on one stage).
   [[nodiscard]] constexpr std::uint32_t expert_dp() const { return ep == 0 ? 0 : dp / ep; }
-  /// All axes at least 1 and ep dividing dp.
+  /// All axes at least 1, ep dividing dp, and at most max_world_size ranks.
   [[nodiscard]] constexpr bool valid() const {
-    return pp >= 1 && dp >= 1 && tp >= 1 && ep >= 1 && dp % ep == 0;
+    return pp >= 1 && dp >= 1 && tp >= 1 && ep >= 1 && dp % ep == 0 &&
+           world_size_64() <= max_world_size;
   }
 
   /// @pre valid() and rank < world_size()
@@ -71,8 +83,10 @@ inline void mesh_string_must_be_a_comma_separated_list_of_axis_equals_positive_i
 }
 }  // namespace detail
 
-/// Parses "pp=4,dp=8,tp=8" (any order, any subset; missing axes are 1; also "ep=2").
-/// Throws std::invalid_argument naming the problem; a compile error in constant evaluation.
+/// Parses "pp=4,dp=8,tp=8" (any order, any subset; missing axes are 1; also "ep=2"). Sizes are
+/// decimal (a leading zero is a decimal digit, not octal); each axis at most once; the world
+/// size at most mesh::max_world_size. Throws std::invalid_argument naming the problem; a
+/// compile error in constant evaluation.
 [[nodiscard]] constexpr mesh parse_mesh(std::string_view text) {
   mesh m;
   std::string_view rest = text;
@@ -82,6 +96,7 @@ inline void mesh_string_must_be_a_comma_separated_list_of_axis_equals_positive_i
     detail::throw_mesh_error(text, why);
   };
   if (rest.empty()) fail("empty mesh");
+  bool seen[4] = {false, false, false, false};  // pp, dp, tp, ep
   while (!rest.empty()) {
     const std::size_t comma = rest.find(',');
     const std::string_view item = rest.substr(0, comma);
@@ -90,25 +105,28 @@ inline void mesh_string_must_be_a_comma_separated_list_of_axis_equals_positive_i
     if (eq == std::string_view::npos) fail("an item has no '='");
     const std::string_view axis = item.substr(0, eq);
     const std::string_view number = item.substr(eq + 1);
-    if (number.empty() || number.size() > 9) fail("an axis size is not a positive integer");
-    std::uint32_t value = 0;
+    if (number.empty()) fail("an axis size is not a positive integer");
+    std::uint64_t value = 0;
     for (char ch : number) {
       if (ch < '0' || ch > '9') fail("an axis size is not a positive integer");
-      value = value * 10 + static_cast<std::uint32_t>(ch - '0');
+      value = value * 10 + static_cast<std::uint64_t>(ch - '0');
+      if (value > mesh::max_world_size) fail("an axis size exceeds 2^24 ranks");
     }
     if (value == 0) fail("an axis size is zero");
-    if (axis == "pp")
-      m.pp = value;
-    else if (axis == "dp")
-      m.dp = value;
-    else if (axis == "tp")
-      m.tp = value;
-    else if (axis == "ep")
-      m.ep = value;
-    else
-      fail("unknown axis");
+    const int axis_index = axis == "pp"   ? 0
+                           : axis == "dp" ? 1
+                           : axis == "tp" ? 2
+                           : axis == "ep" ? 3
+                                          : -1;
+    if (axis_index < 0) fail("unknown axis");
+    if (seen[axis_index]) fail("an axis is given twice");
+    seen[axis_index] = true;
+    const auto v = static_cast<std::uint32_t>(value);
+    (axis_index == 0 ? m.pp : axis_index == 1 ? m.dp : axis_index == 2 ? m.tp : m.ep) = v;
   }
   if (m.dp % m.ep != 0) fail("ep must divide dp (expert parallelism is carved out of dp)");
+  if (m.world_size_64() > mesh::max_world_size)
+    fail("the world size pp*dp*tp exceeds the maximum of 2^24 = 16777216 ranks");
   return m;
 }
 

@@ -29,6 +29,7 @@ enum class plan_rule : std::uint8_t {
   none,
   mesh_axes_positive,
   ep_divides_dp,
+  world_size_at_most_max,
   pp_at_most_units,
   stage_boundaries_increasing,
   ep_divides_experts,
@@ -56,6 +57,8 @@ inline constexpr plan_rule_info plan_rules[] = {
     {plan_rule::ep_divides_dp,
      "expert-parallel degree must divide the data-parallel degree (ep is carved out of dp)",
      "dp =", "ep", true},
+    {plan_rule::world_size_at_most_max, "a mesh has at most 2^24 = 16777216 ranks (pp * dp * tp)",
+     "ranks", "max", true},
     {plan_rule::pp_at_most_units,
      "pipeline-parallel degree must not exceed the number of pipeline units (embedding, "
      "blocks, head)",
@@ -102,6 +105,7 @@ struct plan_rule_check {
   // clang-format off
   static_assert(Rule != plan_rule::mesh_axes_positive, "plan: every mesh axis must be at least 1");
   static_assert(Rule != plan_rule::ep_divides_dp, "plan: expert-parallel degree must divide the data-parallel degree (ep is carved out of dp)");
+  static_assert(Rule != plan_rule::world_size_at_most_max, "plan: a mesh has at most 2^24 = 16777216 ranks (pp * dp * tp)");
   static_assert(Rule != plan_rule::pp_at_most_units, "plan: pipeline-parallel degree must not exceed the number of pipeline units (embedding, blocks, head)");
   static_assert(Rule != plan_rule::stage_boundaries_increasing, "plan: pipeline stage boundaries must be pp - 1 strictly increasing unit indices between 1 and the number of units - 1");
   static_assert(Rule != plan_rule::ep_divides_experts, "plan: expert-parallel degree must divide the number of experts");
@@ -129,6 +133,7 @@ namespace rule {
 // rule by naming one of these functions.
 inline void every_mesh_axis_must_be_at_least_1() {}
 inline void expert_parallel_degree_must_divide_the_data_parallel_degree() {}
+inline void a_mesh_has_at_most_2_to_the_24_ranks() {}
 inline void pipeline_parallel_degree_must_not_exceed_the_number_of_units() {}
 inline void pipeline_stage_boundaries_must_be_strictly_increasing_unit_indices() {}
 inline void expert_parallel_degree_must_divide_the_number_of_experts() {}
@@ -360,6 +365,8 @@ template <class Layout>
                                                   const plan_options& o) {
   if (m.pp == 0 || m.dp == 0 || m.tp == 0 || m.ep == 0) return {plan_rule::mesh_axes_positive};
   if (m.dp % m.ep != 0) return {plan_rule::ep_divides_dp, no_tensor, m.dp, m.ep};
+  if (m.world_size_64() > mesh::max_world_size)
+    return {plan_rule::world_size_at_most_max, no_tensor, m.world_size_64(), mesh::max_world_size};
   const std::span<const placed_tensor> tensors = layout.tensors();
   std::uint32_t units = 0;
   for (const placed_tensor& t : tensors) units = std::max(units, t.spec.unit + 1);
@@ -424,6 +431,9 @@ constexpr void report_violation(const Layout& layout, const plan_error& e) {
         break;
       case plan_rule::ep_divides_dp:
         rule::expert_parallel_degree_must_divide_the_data_parallel_degree();
+        break;
+      case plan_rule::world_size_at_most_max:
+        rule::a_mesh_has_at_most_2_to_the_24_ranks();
         break;
       case plan_rule::pp_at_most_units:
         rule::pipeline_parallel_degree_must_not_exceed_the_number_of_units();

@@ -10,10 +10,8 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,18 +54,17 @@ class checkpoint_files {
 namespace detail {
 
 [[nodiscard]] inline std::string read_text_file(const std::string& path, std::uint64_t limit) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) throw checkpoint_error(path, "", std::nullopt, "cannot open: " + ec.message());
+  const unique_fd fd = open_regular_file(path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno(path, std::nullopt, "cannot stat");
+  const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > limit)
     throw checkpoint_error(path, "", 0,
                            "index of " + std::to_string(size) + " bytes exceeds the limit of " +
                                std::to_string(limit) + " bytes");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw checkpoint_error(path, "", std::nullopt, "cannot open");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string text(static_cast<std::size_t>(size), '\0');
+  pread_all(fd.get(), text.data(), size, 0, path);
+  return text;
 }
 
 inline void add_single_file(checkpoint_files& c, const std::string& path,
@@ -84,11 +81,14 @@ inline void add_index(checkpoint_files& c, const std::string& path, const st_rea
   for (const auto& [tensor, file] : c.index.weight_map) {
     if (file_ids.count(file)) continue;
     const std::string full = (dir / file).string();
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(full, ec))
-      throw checkpoint_error(
-          path, tensor, std::nullopt,
-          "the index assigns it to '" + file + "', which does not exist (" + full + ")");
+    const detail::path_status shard = detail::examine_path(full);
+    if (shard.kind != detail::path_kind::regular_file)
+      throw checkpoint_error(path, tensor, std::nullopt,
+                             "the index assigns it to '" + file + "', which " +
+                                 (shard.kind == detail::path_kind::not_found
+                                      ? std::string("does not exist")
+                                      : detail::unusable_file_reason(full, shard)) +
+                                 " (" + full + ")");
     file_ids[file] = static_cast<std::uint32_t>(c.files.size());
     c.files.push_back(open_safetensors(full, limits));
   }
@@ -122,11 +122,19 @@ inline void add_index(checkpoint_files& c, const std::string& path, const st_rea
   namespace fs = std::filesystem;
   checkpoint_files c;
   c.root = path;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
+  const detail::path_status root = detail::examine_path(path);
+  if (root.kind == detail::path_kind::directory) {
+    if (::access(path.c_str(), R_OK | X_OK) != 0)
+      throw checkpoint_error(path, "", std::nullopt,
+                             "permission denied: the directory cannot be read");
     const fs::path single = fs::path(path) / single_file_name;
     const fs::path index = fs::path(path) / index_file_name;
-    const bool has_single = fs::exists(single, ec), has_index = fs::exists(index, ec);
+    // Absent is one thing; there but unusable (a dangling link, a loop, a FIFO) is reported
+    // by the open below with its own cause.
+    const detail::path_status single_status = detail::examine_path(single.string());
+    const detail::path_status index_status = detail::examine_path(index.string());
+    const bool has_single = single_status.kind != detail::path_kind::not_found;
+    const bool has_index = index_status.kind != detail::path_kind::not_found;
     if (has_single && has_index)
       throw checkpoint_error(
           path, "", std::nullopt,
@@ -143,8 +151,10 @@ inline void add_index(checkpoint_files& c, const std::string& path, const st_rea
     }
     return c;
   }
-  if (!fs::exists(path, ec))
+  if (root.kind == detail::path_kind::not_found)
     throw checkpoint_error(path, "", std::nullopt, "no such file or directory");
+  if (root.kind != detail::path_kind::regular_file)
+    throw checkpoint_error(path, "", std::nullopt, detail::unusable_file_reason(path, root));
   if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
     detail::add_index(c, path, limits);
   } else {

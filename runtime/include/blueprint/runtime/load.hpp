@@ -28,6 +28,7 @@
 #include <blueprint/kernels/fill.hpp>
 
 #include "checkpoint_files.hpp"
+#include "fault_points.hpp"
 #include "key_match.hpp"
 #include "load_program.hpp"
 #include "load_report.hpp"
@@ -83,6 +84,7 @@ load_report load_arena(const L& layout, const program& prog, std::span<std::byte
         written = (step.k_end - step.k_begin) * dtype_size(seg.type);
       } else {
         const safetensors_file& f = ckpt.files[step.file];
+        detail::fault_point("read");  // tests only (fault_points.hpp): one getenv a step
         if (step.what == detail::load_step::kind::direct) {
           detail::pread_all(f.fd.get(), base + step.arena_offset, step.bytes, step.file_offset,
                             f.path);
@@ -91,6 +93,7 @@ load_report load_arena(const L& layout, const program& prog, std::span<std::byte
           // Allocated on first use: pages are touched only as steps fill them.
           if (!staging) staging.reset(new unsigned char[per_worker]);
           detail::pread_all(f.fd.get(), staging.get(), step.bytes, step.file_offset, f.path);
+          detail::fault_point("cast");
           for (const detail::byte_run& p : step.pieces) {
             detail::convert_elements(staging.get() + p.file_offset, p.src, base + p.arena_offset,
                                      p.dst, p.elements);

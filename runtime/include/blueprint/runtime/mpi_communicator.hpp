@@ -3,6 +3,11 @@
 // Owns MPI's lifetime when it initialized MPI itself (MPI_Init in the constructor,
 // MPI_Finalize in the destructor); otherwise it just uses the communicator it is given.
 // Failures throw std::runtime_error naming the MPI call and MPI's error string.
+//
+// MPI_Finalize is collective: a destructor that runs while an exception unwinds does not call
+// it (the other ranks may never get there; that is the silent hang of issue 12). The process
+// then ends through `end_mpi_after_error`: MPI_Finalize when every rank agreed on the error
+// (a job_error), MPI_Abort otherwise.
 #pragma once
 
 // The C API only: Open MPI's deprecated C++ bindings warn under -Wextra.
@@ -17,6 +22,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -30,7 +37,8 @@ namespace blueprint {
 class mpi_communicator final : public communicator {
  public:
   /// Initializes MPI unless it already is (then uses MPI_COMM_WORLD without owning MPI).
-  mpi_communicator(int* argc = nullptr, char*** argv = nullptr) : comm_(MPI_COMM_WORLD) {
+  mpi_communicator(int* argc = nullptr, char*** argv = nullptr)
+      : comm_(MPI_COMM_WORLD), unwinding_at_start_(std::uncaught_exceptions()) {
     int initialized = 0;
     MPI_Initialized(&initialized);
     if (!initialized) {
@@ -42,14 +50,16 @@ class mpi_communicator final : public communicator {
     check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
   }
   /// Uses an existing communicator; MPI must be initialized and stays so.
-  explicit mpi_communicator(MPI_Comm comm) : comm_(comm) {
+  explicit mpi_communicator(MPI_Comm comm)
+      : comm_(comm), unwinding_at_start_(std::uncaught_exceptions()) {
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
   }
   mpi_communicator(const mpi_communicator&) = delete;
   mpi_communicator& operator=(const mpi_communicator&) = delete;
   ~mpi_communicator() override {
-    if (owns_mpi_) {
+    // Unwinding: no collective here (see the file comment); end_mpi_after_error ends MPI.
+    if (owns_mpi_ && std::uncaught_exceptions() <= unwinding_at_start_) {
       int finalized = 0;
       MPI_Finalized(&finalized);
       if (!finalized) MPI_Finalize();
@@ -68,6 +78,18 @@ class mpi_communicator final : public communicator {
     std::uint64_t sum = 0;
     check(MPI_Allreduce(&value, &sum, 1, MPI_UINT64_T, MPI_SUM, comm_), "MPI_Allreduce");
     return sum;
+  }
+
+  [[nodiscard]] std::uint64_t allreduce_min_u64(std::uint64_t value) override {
+    std::uint64_t least = 0;
+    check(MPI_Allreduce(&value, &least, 1, MPI_UINT64_T, MPI_MIN, comm_), "MPI_Allreduce");
+    return least;
+  }
+
+  [[noreturn]] void abort_job(std::string_view message) noexcept override {
+    print_rank_error(message);
+    MPI_Abort(comm_, 1);
+    std::_Exit(1);  // MPI_Abort does not return; should it, end this process anyway
   }
 
   [[nodiscard]] std::vector<std::vector<std::byte>> gather_bytes(std::span<const std::byte> mine,
@@ -112,6 +134,7 @@ class mpi_communicator final : public communicator {
 
  private:
   MPI_Comm comm_;
+  int unwinding_at_start_ = 0;
   int rank_ = 0, size_ = 1;
   bool owns_mpi_ = false;
 
@@ -123,5 +146,40 @@ class mpi_communicator final : public communicator {
     throw std::runtime_error(std::string(call) + " failed: " + std::string(text, length));
   }
 };
+
+/// How end_mpi_after_error ended MPI, and so who reports the error.
+enum class mpi_error_end : std::uint8_t {
+  single_process,  // no multi-rank MPI job: report the error as usual
+  agreed_report,   // every rank agreed on it (a job_error), MPI finalized: this rank (0) reports
+  agreed_quiet,    // the same, on another rank: rank 0 reports it
+};
+
+/// Ends MPI in a process whose work failed with `error` (the command's last catch). With more
+/// than one rank, a job_error (every rank agreed on it) finalizes MPI normally; any other error
+/// prints "<prefix>rank R of N: <message> (aborting the job)" and ends the whole job through
+/// MPI_Abort (the other ranks may be waiting in a collective), so it does not return.
+inline mpi_error_end end_mpi_after_error(const std::exception& error,
+                                         std::string_view prefix = "") noexcept {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) MPI_Finalized(&finalized);
+  if (!initialized || finalized) return mpi_error_end::single_process;
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size == 1) {
+    MPI_Finalize();
+    return mpi_error_end::single_process;
+  }
+  if (dynamic_cast<const job_error*>(&error) != nullptr) {
+    MPI_Finalize();
+    return rank == 0 ? mpi_error_end::agreed_report : mpi_error_end::agreed_quiet;
+  }
+  std::fprintf(stderr, "%.*srank %d of %d: %s (aborting the job)\n",
+               static_cast<int>(prefix.size()), prefix.data(), rank, size, error.what());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::_Exit(1);
+}
 
 }  // namespace blueprint

@@ -9,6 +9,11 @@
 //    MASTER_PORT): rank 0 serves the id over TCP on MASTER_PORT (tcp_bootstrap.hpp).
 // The device is LOCAL_RANK (environment) or the caller's choice. Failures throw
 // std::runtime_error naming the NCCL / CUDA call.
+//
+// On error the communicator is aborted (ncclCommAbort), not destroyed normally: `abort_job`
+// aborts it and ends the process (the launcher — mpirun, torchrun — ends the others), and a
+// destructor that runs while an exception unwinds aborts it too, since a normal destruction
+// may wait for operations the failed ranks will never join.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -18,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -34,7 +40,10 @@ class nccl_communicator final : public communicator {
  public:
   /// Joins the NCCL communicator of `bootstrap`'s ranks on `device`.
   nccl_communicator(communicator& bootstrap, int device)
-      : rank_(bootstrap.rank()), size_(bootstrap.size()), device_(device) {
+      : rank_(bootstrap.rank()),
+        size_(bootstrap.size()),
+        device_(device),
+        unwinding_at_start_(std::uncaught_exceptions()) {
     ncclUniqueId id{};
     if (rank_ == 0) check(ncclGetUniqueId(&id), "ncclGetUniqueId");
     bootstrap.broadcast(std::as_writable_bytes(std::span<ncclUniqueId>(&id, 1)), 0);
@@ -42,7 +51,7 @@ class nccl_communicator final : public communicator {
   }
   /// Joins with an id every rank already has.
   nccl_communicator(int rank, int size, const ncclUniqueId& id, int device)
-      : rank_(rank), size_(size), device_(device) {
+      : rank_(rank), size_(size), device_(device), unwinding_at_start_(std::uncaught_exceptions()) {
     init(id);
   }
   /// torchrun-style: RANK, WORLD_SIZE, LOCAL_RANK (the device), MASTER_ADDR, MASTER_PORT.
@@ -60,7 +69,12 @@ class nccl_communicator final : public communicator {
   nccl_communicator(const nccl_communicator&) = delete;
   nccl_communicator& operator=(const nccl_communicator&) = delete;
   ~nccl_communicator() override {
-    if (comm_) ncclCommDestroy(comm_);
+    if (comm_) {
+      if (std::uncaught_exceptions() > unwinding_at_start_)
+        ncclCommAbort(comm_);
+      else
+        ncclCommDestroy(comm_);
+    }
     if (staging_) cudaFree(staging_);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -76,17 +90,32 @@ class nccl_communicator final : public communicator {
 
   [[nodiscard]] std::uint64_t allreduce_sum_u64(std::uint64_t value) override {
     // Integer addition on the device wraps: the sum modulo 2^64.
+    return allreduce_u64(value, ncclSum);
+  }
+  [[nodiscard]] std::uint64_t allreduce_min_u64(std::uint64_t value) override {
+    return allreduce_u64(value, ncclMin);
+  }
+
+  [[noreturn]] void abort_job(std::string_view message) noexcept override {
+    print_rank_error(message);
+    if (comm_) ncclCommAbort(comm_);
+    comm_ = nullptr;
+    std::_Exit(1);
+  }
+
+ private:
+  [[nodiscard]] std::uint64_t allreduce_u64(std::uint64_t value, ncclRedOp_t op) {
     reserve(sizeof value);
     cuda(cudaMemcpyAsync(staging_, &value, sizeof value, cudaMemcpyHostToDevice, stream_),
          "cudaMemcpyAsync");
-    check(ncclAllReduce(staging_, staging_, 1, ncclUint64, ncclSum, comm_, stream_),
-          "ncclAllReduce");
+    check(ncclAllReduce(staging_, staging_, 1, ncclUint64, op, comm_, stream_), "ncclAllReduce");
     cuda(cudaMemcpyAsync(&value, staging_, sizeof value, cudaMemcpyDeviceToHost, stream_),
          "cudaMemcpyAsync");
     cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
     return value;
   }
 
+ public:
   [[nodiscard]] std::vector<std::vector<std::byte>> gather_bytes(std::span<const std::byte> mine,
                                                                  int root) override {
     // Sizes by all-gather, then point-to-point sends to the root (NCCL has no gatherv).
@@ -139,6 +168,7 @@ class nccl_communicator final : public communicator {
 
  private:
   int rank_ = 0, size_ = 1, device_ = 0;
+  int unwinding_at_start_ = 0;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   void* staging_ = nullptr;
@@ -149,6 +179,7 @@ class nccl_communicator final : public communicator {
     std::swap(rank_, o.rank_);
     std::swap(size_, o.size_);
     std::swap(device_, o.device_);
+    std::swap(unwinding_at_start_, o.unwinding_at_start_);
     std::swap(comm_, o.comm_);
     std::swap(stream_, o.stream_);
     std::swap(staging_, o.staging_);

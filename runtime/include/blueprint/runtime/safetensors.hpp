@@ -224,6 +224,13 @@ inline void write_le64(unsigned char* p, std::uint64_t v) {
   h.data_bytes = file_size - h.data_start;
   if (!detail::valid_utf8(json_text))
     throw checkpoint_error(file, "", 8, "the header is not valid UTF-8");
+  // nlohmann's lexer ends the input at a NUL byte, so "{...}\0garbage" would parse; the
+  // reference reader (serde_json) allows only whitespace after the JSON, and JSON text never
+  // holds a raw NUL.
+  if (const std::size_t nul = json_text.find('\0'); nul != std::string_view::npos)
+    throw checkpoint_error(file, "", 8 + nul,
+                           "the header holds a NUL byte (the JSON must be followed only by "
+                           "spaces up to the stated header length)");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(json_text);
@@ -348,8 +355,7 @@ struct safetensors_file {
                                                        const st_read_limits& limits = {}) {
   safetensors_file f;
   f.path = path;
-  f.fd = unique_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!f.fd) detail::throw_errno(path, std::nullopt, "cannot open");
+  f.fd = detail::open_regular_file(path);
   struct stat st {};
   if (::fstat(f.fd.get(), &st) != 0) detail::throw_errno(path, std::nullopt, "cannot stat");
   f.file_size = static_cast<std::uint64_t>(st.st_size);

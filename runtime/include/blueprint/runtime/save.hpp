@@ -10,13 +10,19 @@
 // (largest first, then layout order) so that every tensor's data is aligned to its element size
 // after the 8-byte-aligned header, the property the Python library's ordering gives.
 //
-// Protocol: rank 0 creates the files under temporary names in the target directory, sizes them
-// and writes the headers; after a barrier every rank pwrites the rows of its segments at their
-// offsets and fsyncs; after a barrier that also agrees on success, rank 0 removes a stale index,
-// renames the data files, then renames the index last (the commit point of a sharded save), and
-// finally removes stale files of an older checkpoint. A failure on any rank removes the
-// temporary files on rank 0 and throws on every rank; nothing that looks like a complete
-// checkpoint is left behind.
+// Protocol (docs/CHECKPOINTS.md "Save protocol"; the directory's rules in
+// checkpoint_directory.hpp): rank 0 takes the directory's save lock (a second save into it
+// fails at once), removes what dead saves left, draws a token unique to this save and creates
+// the files exclusively (O_EXCL) under partial names holding the token, sized, headers written.
+// Every rank then pwrites the rows of its segments at their offsets and fsyncs. Each phase ends
+// in an agreement step (communicator.hpp): a failure on any rank removes this save's files and
+// throws on every rank. Rank 0 commits: in place, data files are renamed to their final (new)
+// names, then the index over the old one — the one atomic step of a sharded save; for one file
+// its rename is that step — then config.json and friends, then the old checkpoint's stale
+// shards are removed. When the new files would replace old files of the same names (or shards
+// a single file, or the reverse), the new checkpoint is built in a sibling folder and the two
+// folders are exchanged in one atomic rename. A crash at any point leaves the old checkpoint
+// or the new one loadable, never neither, and never a mix.
 #pragma once
 
 #include <fcntl.h>
@@ -32,6 +38,7 @@
 #include <exception>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -43,7 +50,9 @@
 #include <blueprint/codegen/plan_options.hpp>
 #include <blueprint/codegen/program.hpp>
 
+#include "checkpoint_directory.hpp"
 #include "communicator.hpp"
+#include "fault_points.hpp"
 #include "safetensors.hpp"
 
 namespace blueprint {
@@ -158,14 +167,12 @@ struct save_report {
   std::vector<std::string> files;  // final names, in order
   std::uint64_t total_size = 0;
   std::uint64_t bytes_written = 0;  // by this rank
+  save_leftovers stale_removed;     // rank 0: what dead saves had left, removed first
+  bool swapped_folder = false;      // built beside the directory and exchanged with it
   double seconds = 0;
 };
 
 namespace detail {
-
-[[nodiscard]] inline std::string temp_name(const std::string& name) {
-  return "." + name + ".blueprint-partial";
-}
 
 inline void fsync_path(const std::string& path, int flags) {
   unique_fd fd(::open(path.c_str(), flags | O_CLOEXEC));
@@ -207,9 +214,85 @@ std::uint64_t write_segments(const Layout& layout, const save_plan& plan, const 
 
 }  // namespace detail
 
+namespace detail {
+
+/// What rank 0 decides before any rank writes, and broadcasts: where the files go.
+struct save_session {
+  char token[17] = {};
+  std::uint8_t swap = 0;  // 1: the new checkpoint is built in a sibling folder and swapped in
+};
+
+/// Whether the new files can be committed inside `dir` with the index (or the single file) as
+/// the one atomic step: no old checkpoint, or a single file replaced by a single file, or old
+/// shards replaced by new shards of other names. Otherwise a folder swap.
+[[nodiscard]] inline bool needs_folder_swap(const std::string& dir, const save_plan& plan) {
+  namespace fs = std::filesystem;
+  std::set<std::string> old_files;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (is_checkpoint_file_name(n)) old_files.insert(n);
+  }
+  if (old_files.empty()) return false;
+  const bool old_single = old_files.count(std::string(single_file_name)) != 0;
+  const bool old_index = old_files.count(std::string(index_file_name)) != 0;
+  if (!plan.sharded()) return old_index || old_files.size() > 1 || !old_single;
+  if (old_single) return true;
+  for (const save_file& f : plan.files)
+    if (old_files.count(f.name)) return true;
+  return false;
+}
+
+/// Hard links (or, across filesystems, copies) every file of `from` that is not part of a
+/// checkpoint, a leftover or one of `ours` into `to`, keeping subfolders: the new folder of a
+/// swap keeps the tokenizer, README and whatever else the user keeps beside the weights.
+inline void carry_other_files(const std::filesystem::path& from, const std::filesystem::path& to,
+                              const std::set<std::string>& ours) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(from, ec)) {
+    const std::string n = e.path().filename().string();
+    if (is_checkpoint_file_name(n) || ours.count(n) || n == save_lock_name ||
+        n.ends_with(partial_suffix))
+      continue;
+    const fs::path target = to / n;
+    std::error_code step;
+    if (e.is_symlink(step)) {
+      fs::copy_symlink(e.path(), target, step);
+    } else if (e.is_directory(step)) {
+      fs::create_directory(target, step);
+      if (!step) carry_other_files(e.path(), target, {});
+    } else {
+      fs::create_hard_link(e.path(), target, step);
+      if (step) fs::copy_file(e.path(), target, step);
+    }
+    if (step)
+      throw checkpoint_error(e.path().string(), "", std::nullopt,
+                             "cannot carry into the new checkpoint folder: " + step.message());
+  }
+}
+
+inline void create_exclusive(const std::string& path, std::string_view text, std::uint64_t size) {
+  unique_fd fd(::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644));
+  if (!fd) throw_errno(path, std::nullopt, "cannot create");
+  if (size > text.size() && ::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
+    throw_errno(path, size, "cannot size the file");
+  pwrite_all(fd.get(), text.data(), text.size(), 0, path);
+  if (::fsync(fd.get()) != 0) throw_errno(path, std::nullopt, "fsync failed");
+}
+
+inline void rename_into_place(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  std::filesystem::rename(from, to, ec);
+  if (ec) throw checkpoint_error(to, "", std::nullopt, "cannot rename into place: " + ec.message());
+}
+
+}  // namespace detail
+
 /// Saves the arena of this rank (its program `prog` of `layout`) into directory `dir`; every
 /// rank of `comm` calls it with its own program and arena. See the file comment for the
-/// protocol. Returns this rank's report; throws on every rank if any rank failed.
+/// protocol. Returns this rank's report; throws on every rank if any rank failed (a job_error
+/// naming the failed rank when there are several ranks).
 template <class Layout>
 save_report save_arena(const Layout& layout, const program& prog, std::span<const std::byte> arena,
                        communicator& comm, const std::string& dir,
@@ -217,132 +300,158 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
   namespace fs = std::filesystem;
   const auto t0 = std::chrono::steady_clock::now();
   const save_plan plan = plan_save(layout, options);
-  std::vector<std::string> temps, finals;
-  for (const save_file& f : plan.files) {
-    temps.push_back((fs::path(dir) / detail::temp_name(f.name)).string());
-    finals.push_back((fs::path(dir) / f.name).string());
-  }
-  const std::string index_final = (fs::path(dir) / index_file_name).string();
-  const std::string index_temp =
-      (fs::path(dir) / detail::temp_name(std::string(index_file_name))).string();
-  std::vector<std::pair<std::string, std::string>> extras;  // temp, final
-  for (const auto& [name, text] : options.extra_files) {
-    if (name.empty() || name.find('/') != std::string::npos || name.rfind("model", 0) == 0)
+  for (const auto& [name, text] : options.extra_files)
+    if (name.empty() || name.find('/') != std::string::npos || name.rfind("model", 0) == 0 ||
+        name.front() == '.')
       throw std::invalid_argument("save: extra file name '" + name +
-                                  "' must be a plain file name not starting with 'model'");
-    extras.emplace_back((fs::path(dir) / detail::temp_name(name)).string(),
-                        (fs::path(dir) / name).string());
-  }
+                                  "' must be a plain file name not starting with 'model' or '.'");
   const bool root = comm.rank() == 0;
-  std::exception_ptr error;
+  std::optional<save_lock> lock;  // rank 0, for the whole save
+  detail::save_session session;
+  save_leftovers stale;
+  fs::path folder;                  // where the files are written: dir, or the new sibling
+  std::vector<std::string> writes;  // the data files as written (partial names, or in folder)
+  bool created_folder = false;
   auto cleanup = [&] {
     if (!root) return;
     std::error_code ec;
-    for (const std::string& t : temps) fs::remove(t, ec);
-    fs::remove(index_temp, ec);
-    for (const auto& [temp, final_name] : extras) fs::remove(temp, ec);
-  };
-  auto agree = [&](bool ok) {
-    if (!comm.all_true(ok)) {
-      cleanup();
-      if (error) std::rethrow_exception(error);
-      throw checkpoint_error(dir, "", std::nullopt,
-                             "save failed on another rank; no checkpoint was written");
+    if (session.swap != 0 && created_folder) {
+      fs::remove_all(folder, ec);
+    } else {
+      for (const std::string& w : writes) fs::remove(w, ec);
+      if (!folder.empty())
+        for (const fs::directory_entry& e : fs::directory_iterator(folder, ec))
+          if (e.path().filename().string().find(session.token) != std::string::npos)
+            fs::remove(e.path(), ec);
     }
   };
-  // 1. Rank 0: create and size the files, write the headers.
-  bool ok = true;
-  if (root) {
+  auto phase = [&](auto&& step) {
     try {
-      std::error_code ec;
-      fs::create_directories(dir, ec);
-      if (ec)
-        throw checkpoint_error(dir, "", std::nullopt,
-                               "cannot create the directory: " + ec.message());
-      for (std::size_t f = 0; f < plan.files.size(); ++f) {
-        unique_fd fd(::open(temps[f].c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
-        if (!fd) detail::throw_errno(temps[f], std::nullopt, "cannot create");
-        if (::ftruncate(fd.get(), static_cast<off_t>(plan.files[f].size)) != 0)
-          detail::throw_errno(temps[f], plan.files[f].size, "cannot size the file");
-        detail::pwrite_all(fd.get(), plan.files[f].header.data(), plan.files[f].header.size(), 0,
-                           temps[f]);
-      }
+      agreed_step(comm, step);
     } catch (...) {
-      error = std::current_exception();
-      ok = false;
+      cleanup();
+      throw;
     }
+  };
+  auto paths_in = [&](const fs::path& where, bool partial) {
+    std::vector<std::string> out;
+    for (const save_file& f : plan.files)
+      out.push_back(
+          (where / (partial ? detail::partial_name(f.name, session.token) : f.name)).string());
+    return out;
+  };
+  // 1. Rank 0: the directory, its lock, a dead save's leftovers; the mode; the empty files.
+  phase([&] {
+    if (!root) return;
+    detail::finish_interrupted_swap(dir);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    const detail::path_status d = detail::examine_path(dir);
+    if (d.kind != detail::path_kind::directory)
+      throw checkpoint_error(
+          dir, "", std::nullopt,
+          ec ? "cannot create the directory: " + ec.message() : "is not a directory");
+    lock.emplace(dir);
+    stale = find_save_leftovers(dir);
+    for (const std::string& p : stale.partial_files) fs::remove_all(p, ec);
+    for (const std::string& p : stale.sibling_folders) fs::remove_all(p, ec);
+    const std::string token = detail::make_save_token();
+    std::copy(token.begin(), token.end(), session.token);
+    session.swap = detail::needs_folder_swap(dir, plan) ? 1 : 0;
+    folder = session.swap ? detail::sibling_folder(dir, "new", token) : fs::path(dir);
+    if (session.swap) {
+      if (!fs::create_directory(folder, ec) || ec)
+        throw checkpoint_error(folder.string(), "", std::nullopt,
+                               "cannot create the new checkpoint folder beside the old one" +
+                                   (ec ? ": " + ec.message() : std::string()));
+      created_folder = true;
+    }
+    writes = paths_in(folder, !session.swap);
+    for (std::size_t f = 0; f < plan.files.size(); ++f)
+      detail::create_exclusive(writes[f], plan.files[f].header, plan.files[f].size);
+  });
+  comm.broadcast(std::as_writable_bytes(std::span<detail::save_session>(&session, 1)), 0);
+  if (!root) {
+    folder = session.swap ? detail::sibling_folder(dir, "new", session.token) : fs::path(dir);
+    writes = paths_in(folder, !session.swap);
   }
-  agree(ok);
   // 2. Every rank: its slices, then fsync.
   std::uint64_t written = 0;
-  try {
+  phase([&] {
+    detail::fault_point("write");
     std::vector<unique_fd> fds;
-    for (const std::string& t : temps) {
+    for (const std::string& t : writes) {
       fds.emplace_back(::open(t.c_str(), O_WRONLY | O_CLOEXEC));
       if (!fds.back()) detail::throw_errno(t, std::nullopt, "cannot open for writing");
     }
-    written = detail::write_segments(layout, plan, prog, arena, fds, temps);
+    written = detail::write_segments(layout, plan, prog, arena, fds, writes);
     for (std::size_t f = 0; f < fds.size(); ++f)
-      if (::fsync(fds[f].get()) != 0) detail::throw_errno(temps[f], std::nullopt, "fsync failed");
-  } catch (...) {
-    error = std::current_exception();
-    ok = false;
-  }
-  agree(ok);
-  // 3. Rank 0: commit.
-  if (root) {
-    try {
-      std::error_code ec;
-      if (plan.sharded()) {
-        unique_fd fd(::open(index_temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
-        if (!fd) detail::throw_errno(index_temp, std::nullopt, "cannot create");
-        detail::pwrite_all(fd.get(), plan.index_json.data(), plan.index_json.size(), 0, index_temp);
-        if (::fsync(fd.get()) != 0) detail::throw_errno(index_temp, std::nullopt, "fsync failed");
+      if (::fsync(fds[f].get()) != 0) detail::throw_errno(writes[f], std::nullopt, "fsync failed");
+  });
+  // 3. Rank 0: commit. In place, the index (or the single file) is the atomic step: data files
+  // first under their new names, then the index over the old one, then the extra files; stale
+  // files of the old checkpoint go after it. In a sibling folder: everything final-named there,
+  // the user's other files carried, then one exchange of the two folders.
+  phase([&] {
+    if (!root) return;
+    detail::fault_point("commit");
+    std::set<std::string> extra_names;
+    for (const auto& [name, text] : options.extra_files) extra_names.insert(name);
+    if (session.swap) {
+      if (plan.sharded())
+        detail::create_exclusive((folder / index_file_name).string(), plan.index_json, 0);
+      for (const auto& [name, text] : options.extra_files)
+        detail::create_exclusive((folder / name).string(), text, 0);
+      detail::carry_other_files(dir, folder, extra_names);
+      detail::fsync_path(folder.string(), O_RDONLY | O_DIRECTORY);
+      detail::fault_point("rename");
+      const fs::path old = detail::sibling_folder(dir, "old", session.token);
+      if (detail::exchange_paths(folder.string(), dir)) {
+        detail::fault_point("swap");
+        created_folder = false;  // the folder at that path is now the old checkpoint
+        std::error_code ec;
+        fs::remove_all(folder, ec);
+      } else {
+        detail::rename_into_place(dir, old.string());
+        detail::fault_point("swap");
+        detail::rename_into_place(folder.string(), dir);
+        created_folder = false;
+        std::error_code ec;
+        fs::remove_all(old, ec);
       }
-      for (const auto& [temp, final_name] : extras) {
-        const std::string& text = options.extra_files.at(fs::path(final_name).filename().string());
-        unique_fd fd(::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
-        if (!fd) detail::throw_errno(temp, std::nullopt, "cannot create");
-        detail::pwrite_all(fd.get(), text.data(), text.size(), 0, temp);
-        if (::fsync(fd.get()) != 0) detail::throw_errno(temp, std::nullopt, "fsync failed");
-      }
-      // An older index must stop describing the directory before its files are replaced.
-      fs::remove(index_final, ec);
-      for (std::size_t f = 0; f < plan.files.size(); ++f) {
-        fs::rename(temps[f], finals[f], ec);
-        if (ec)
-          throw checkpoint_error(finals[f], "", std::nullopt,
-                                 "cannot rename into place: " + ec.message());
-      }
-      if (plan.sharded()) {
-        fs::rename(index_temp, index_final, ec);
-        if (ec)
-          throw checkpoint_error(index_final, "", std::nullopt,
-                                 "cannot rename into place: " + ec.message());
-      }
-      for (const auto& [temp, final_name] : extras) {
-        fs::rename(temp, final_name, ec);
-        if (ec)
-          throw checkpoint_error(final_name, "", std::nullopt,
-                                 "cannot rename into place: " + ec.message());
-      }
-      // Stale files of an older checkpoint in the same directory.
-      std::set<std::string> keep;
-      for (const save_file& f : plan.files) keep.insert(f.name);
-      for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-        const std::string n = e.path().filename().string();
-        const bool ours = n == single_file_name ||
-                          (n.rfind("model-", 0) == 0 && n.find("-of-") != std::string::npos &&
-                           n.size() > 12 && n.compare(n.size() - 12, 12, ".safetensors") == 0);
-        if (ours && !keep.count(n)) fs::remove(e.path(), ec);
-      }
-      detail::fsync_path(dir, O_RDONLY | O_DIRECTORY);
-    } catch (...) {
-      error = std::current_exception();
-      ok = false;
+      detail::fsync_path(fs::path(dir).lexically_normal().parent_path().string(),
+                         O_RDONLY | O_DIRECTORY);
+      return;
     }
-  }
-  agree(ok);
+    const std::string index_partial =
+        (folder / detail::partial_name(index_file_name, session.token)).string();
+    if (plan.sharded()) detail::create_exclusive(index_partial, plan.index_json, 0);
+    std::vector<std::pair<std::string, std::string>> extras;  // partial, final
+    for (const auto& [name, text] : options.extra_files) {
+      extras.emplace_back((folder / detail::partial_name(name, session.token)).string(),
+                          (folder / name).string());
+      detail::create_exclusive(extras.back().first, text, 0);
+    }
+    const std::vector<std::string> finals = paths_in(folder, false);
+    for (std::size_t f = 0; f < plan.files.size(); ++f) {
+      detail::rename_into_place(writes[f], finals[f]);
+      if (f == 0) detail::fault_point("rename");
+    }
+    writes.clear();
+    if (plan.sharded())
+      detail::rename_into_place(index_partial, (folder / index_file_name).string());
+    for (const auto& [partial, final_name] : extras) detail::rename_into_place(partial, final_name);
+    detail::fault_point("cleanup");
+    std::set<std::string> keep;
+    for (const save_file& f : plan.files) keep.insert(f.name);
+    if (plan.sharded()) keep.insert(std::string(index_file_name));
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(folder, ec)) {
+      const std::string n = e.path().filename().string();
+      if (is_checkpoint_file_name(n) && !keep.count(n)) fs::remove(e.path(), ec);
+    }
+    detail::fsync_path(folder.string(), O_RDONLY | O_DIRECTORY);
+  });
   save_report r;
   r.directory = dir;
   for (const save_file& f : plan.files) r.files.push_back(f.name);
@@ -350,6 +459,8 @@ save_report save_arena(const Layout& layout, const program& prog, std::span<cons
   for (const auto& [name, text] : options.extra_files) r.files.push_back(name);
   r.total_size = plan.total_size;
   r.bytes_written = written;
+  r.stale_removed = std::move(stale);
+  r.swapped_folder = session.swap != 0;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -53,11 +54,18 @@ class worker_control {
   std::exception_ptr error_;
 };
 
+/// The most workers one run may ask for: beyond it a request is a mistake (a wrapped or
+/// mistyped number), not a machine; the command caps smaller requests at the hardware threads.
+inline constexpr unsigned max_worker_threads = 4096;
+
 /// Runs body(worker, control) on `threads` workers (at least one; the caller is worker 0) and
-/// returns when all have ended. @throws the first exception a worker threw, or the failure to
-/// start a thread
+/// returns when all have ended. @throws std::invalid_argument for more than max_worker_threads,
+/// the first exception a worker threw, or the failure to start a thread
 template <class Body>
 void run_workers(unsigned threads, Body&& body) {
+  if (threads > max_worker_threads)
+    throw std::invalid_argument("worker threads " + std::to_string(threads) + ": at most " +
+                                std::to_string(max_worker_threads));
   worker_control control;
   auto run_one = [&](unsigned worker) {
     try {
