@@ -89,8 +89,10 @@ namespace detail {
                                                           std::string_view token) {
   const std::filesystem::path clean = dir.lexically_normal();
   const std::filesystem::path base = clean.has_filename() ? clean : clean.parent_path();
-  return base.parent_path() / ("." + base.filename().string() + ".blueprint-" + std::string(kind) +
-                               "-" + std::string(token));
+  std::string name(1, '.');  // appended piece by piece, as partial_name
+  name.append(base.filename().string()).append(".blueprint-").append(kind).append(1, '-');
+  name.append(token);
+  return base.parent_path() / name;
 }
 
 [[nodiscard]] inline std::uint64_t tree_bytes(const std::filesystem::path& p) {
