@@ -10,6 +10,9 @@ debian_packages=(
   libopenmpi-dev openmpi-bin
   python3 python3-pip
 )
+# The second compiler (scripts/test.sh's clang tier and the libFuzzer harnesses): only with
+# --with-clang, so that the main job (scripts/main.sh) does not wait for it.
+if [[ ${1:-} == --with-clang ]]; then debian_packages+=(clang-19 libclang-rt-19-dev); fi
 python_packages=(numpy ml_dtypes safetensors)
 
 as_root=()

@@ -6,13 +6,15 @@
 #                   consumer, MPI, Python tiers; GPU tests are compiled, run by tests/gpu/run.sh
 #   2. build-asan/  the same host tests under AddressSanitizer + UBSan at -O1 (no CUDA, no
 #                   benchmarks, no compile-fail or header tiers: sanitizers change no compile)
+#   3. build-clang/ the second compiler, clang-19: the static_assert units, every host header
+#                   in one unit, and the libFuzzer harnesses run briefly (BLUEPRINT_COMPILER_TIER)
 #
 # Exits non-zero on any failure and ends with one line, `N passed, M failed`, counting the tests
 # of both builds (a failed configure or build counts as one failure).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh --with-clang
 
 # Open MPI refuses to run as root (CI, containers) unless told twice.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -73,6 +75,11 @@ run_suite sanitize build-asan -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=
   -DBLUEPRINT_SANITIZE=ON \
   -DBLUEPRINT_CUDA=OFF -DBLUEPRINT_BUILD_BENCHMARKS=OFF -DBLUEPRINT_BUILD_EXAMPLES=ON \
   -DBLUEPRINT_BUILD_TESTS=ON
+
+# clang-19 builds at -O1 here: the harnesses are sanitized, the static units compile only.
+run_suite clang build-clang -DCMAKE_CXX_COMPILER=clang++-19 -DCMAKE_BUILD_TYPE=Release \
+  "-DCMAKE_CXX_FLAGS_RELEASE=-O1" -DBLUEPRINT_COMPILER_TIER=ON -DBLUEPRINT_CUDA=OFF \
+  -DBLUEPRINT_BUILD_BENCHMARKS=OFF -DBLUEPRINT_BUILD_EXAMPLES=OFF -DBLUEPRINT_BUILD_TESTS=ON
 
 echo "== all tests in $((SECONDS - started)) s"
 echo "${passed} passed, ${failed} failed"

@@ -147,8 +147,7 @@ int main(int argc, char** argv) {
 #if BLUEPRINT_HAVE_MPI
     // Under mpirun: an error every rank agreed on is printed once, by rank 0 (it names the rank
     // that failed); any other error aborts the whole job at once (communicator.hpp).
-    if (blueprint::end_mpi_after_error(e, prefix) == blueprint::mpi_error_end::agreed_quiet)
-      return 1;
+    if (blueprint::end_mpi_after_error(e, prefix)) return 1;
 #endif
     std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
     return 1;

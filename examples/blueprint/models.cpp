@@ -19,7 +19,8 @@ hf_model resolve_model(std::string_view model) {
   for (const model_entry& m : builtin_models)
     if (m.name == model) return m.model();
   std::error_code ec;
-  if (std::filesystem::exists(std::filesystem::path(model), ec)) {
+  // symlink_status: a dangling link or a loop is a path too, and read_config says which.
+  if (std::filesystem::exists(std::filesystem::symlink_status(std::filesystem::path(model), ec))) {
     hf_model m = hf::read_config(model);
     for (const std::string& note : m.notes)
       std::fprintf(stderr, "blueprint: note: %s\n", note.c_str());

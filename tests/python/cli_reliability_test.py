@@ -109,6 +109,12 @@ refused(["verify", "tiny-llama", at("fifo")], "not a regular file")  # hung in o
 refused(["verify", "tiny-llama", at("fifo_dir")], "fifo_dir/model.safetensors", "not a regular")
 refused(["verify", "tiny-llama", at("dir_as_file")], "is a directory, not a file")
 refused(["verify", "tiny-llama", at("dangling_inside")], "dangling symbolic link")
+# MODEL given as a path: a dangling link, a config.json that is a FIFO (hung in open before).
+os.symlink(at("no_model_here"), at("model_link"))
+refused(["inspect", at("model_link")], "dangling symbolic link")
+os.makedirs(at("fifo_model"))
+os.mkfifo(at("fifo_model/config.json"))
+refused(["inspect", at("fifo_model")], "config.json", "not a regular file")
 # A sharded checkpoint whose index names a shard that is a directory.
 sharded = at("sharded")
 fingerprint("init", "tiny-llama", "--seed", "3", "--save", sharded, "--max-shard-size", "40KB")

@@ -217,6 +217,45 @@ TEST_CASE("rotary_inv_freq is within one ulp of the exact frequency; arange is e
   }
 }
 
+TEST_CASE("the constant-evaluation fma and sqrt (clang's) equal the hardware's bit for bit",
+          "[math]") {
+  // clang cannot constant-evaluate __builtin_fmaf / __builtin_sqrtf; math.hpp computes them
+  // with plain double and integer operations there. They must be the same correctly rounded
+  // functions, or a static_assert under clang would see other bits than g++ and the CPU.
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  const auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::uint32_t>(state >> 32);
+  };
+  const auto same = [](float x, float y) {
+    return float_as_bits(x) == float_as_bits(y) || (x != x && y != y);
+  };
+  const float edges[] = {0.0f,     -0.0f,     1.0f, -1.0f, 1e-45f, 1.17549435e-38f, 3.4028235e38f,
+                         INFINITY, -INFINITY, NAN,  0.5f,  2.0f,   1.0000001f,      0.99999994f};
+  std::uint64_t checked = 0, fma_bad = 0, sqrt_bad = 0;
+  for (float a : edges)
+    for (float b : edges)
+      for (float c : edges) {
+        fma_bad += !same(detail::fma_by_double(a, b, c), std::fma(a, b, c));
+        ++checked;
+      }
+  for (int i = 0; i < 400'000; ++i) {
+    const float a = bits_as_float(next()), b = bits_as_float(next());
+    // Every third: c cancels most of a * b (where one rounding and two differ most).
+    const float c = i % 3 == 0 ? -a * b : bits_as_float(next());
+    fma_bad += !same(detail::fma_by_double(a, b, c), std::fma(a, b, c));
+    const float x = std::fabs(a);
+    sqrt_bad += !same(detail::sqrt_by_integers(x), std::sqrt(x));
+    ++checked;
+  }
+  for (float x : edges) sqrt_bad += !same(detail::sqrt_by_integers(x), std::sqrt(x));
+  for (std::uint32_t u = 0; u < 1u << 20; ++u)  // the smallest subnormals and their roots
+    sqrt_bad += !same(detail::sqrt_by_integers(bits_as_float(u)), std::sqrt(bits_as_float(u)));
+  CHECK(checked > 400'000);
+  CHECK(fma_bad == 0);
+  CHECK(sqrt_bad == 0);
+}
+
 TEST_CASE("det_log and det_exp are within 2 ulp of long double libm", "[math]") {
   double worst_log = 0, worst_exp = 0;
   for (std::uint32_t u = 1; u < 0x7f800000u; u += 4099) {  // every binade, subnormals included

@@ -127,7 +127,7 @@ TEST_CASE("a whole-model load run as GPU transfers writes the CPU loader's bytes
     const dynamic_layout l = find_model("tiny-llama").make_layout(dtype_policy::uniform(d), {});
     for (const packing& pk : packings) {
       INFO(dtype_name(d) << ", capacity " << pk.capacity << ", max pieces " << pk.max_pieces);
-      check_program(l, program_of(l), ckpt, {.seed = 4}, pk);
+      check_program(l, program_of(l), ckpt, {.path = {}, .seed = 4}, pk);
     }
   }
 }
@@ -151,7 +151,7 @@ TEST_CASE("every rank of every shard shape loads through GPU transfers as on the
           for (std::uint32_t rank = 0; rank < p.world_size(); ++rank)
             for (const packing& pk : {packings[0], packings[2]}) {
               INFO(model << " " << to_string(m) << " rank " << rank << " capacity " << pk.capacity);
-              check_program(*l, p.program(rank), ckpt, {.seed = 8}, pk);
+              check_program(*l, p.program(rank), ckpt, {.path = {}, .seed = 8}, pk);
             }
         }
       }

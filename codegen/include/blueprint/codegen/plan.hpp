@@ -144,7 +144,8 @@ class shard_plan {
     std::vector<std::uint32_t> fill(c.unit_begin.begin(), c.unit_begin.end() - 1);
     for (std::size_t i = 0; i < n; ++i)
       c.order[fill[tensors[i].spec.unit]++] = static_cast<std::uint32_t>(i);
-    c.roles.resize(n);
+    c.roles.resize(
+        n, parallel_role{});  // with a value: libstdc++ 12's resize(n) is not constexpr under clang
     for (std::size_t i = 0; i < n; ++i) c.roles[i] = effective_role(tensors[i].spec, options_);
     c.experts = count_experts(tensors);
     c.head_dim = infer_head_dim(tensors, options_);

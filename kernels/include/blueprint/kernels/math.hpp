@@ -12,6 +12,10 @@
 //     host);
 //   - integer <-> float conversions (round to nearest even / truncation on both);
 //   - polynomial coefficients written as exact float literals.
+// clang (19) cannot constant-evaluate `__builtin_fmaf` / `__builtin_sqrtf`; in constant
+// evaluation under clang they are computed by `detail::fma_by_double` and
+// `detail::sqrt_by_integers` below, both correctly rounded (tested against the hardware on
+// random and edge inputs, tests/unit/test_distributions.cpp), so the bits do not change.
 // No contraction: the build passes `-ffp-contract=off` to g++ and `--fmad=false` to nvcc (root
 // CMakeLists.txt, target blueprint_kernels), so `a * b + c` stays two roundings everywhere and
 // every fused step is spelled `det_fma`. The host must run with x87 off (x86-64 SSE, the
@@ -25,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "config.hpp"
 
@@ -49,11 +54,85 @@ namespace blueprint {
 
 // ---- correctly rounded primitives ----------------------------------------------------------
 
+namespace detail {
+
+/// a * b + c with one rounding, from plain double operations: the product of two floats is
+/// exact in double; the sum is made round-to-odd (TwoSum's error decides the last bit), and
+/// round-to-odd at 53 bits followed by round-to-nearest at 24 is one correct rounding.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float fma_by_double(float a, float b,
+                                                                          float c) {
+  const double p = static_cast<double>(a) * static_cast<double>(b);
+  const double s = p + static_cast<double>(c);
+  if (s - s != 0) return static_cast<float>(s);  // inf or NaN, as the fma's
+  const double bb = s - p;
+  const double err = (p - (s - bb)) + (static_cast<double>(c) - bb);
+  if (err == 0) return static_cast<float>(s);
+  std::uint64_t bits = __builtin_bit_cast(std::uint64_t, s);
+  if ((bits & 1) == 0) bits = (err > 0) == (s > 0) ? bits + 1 : bits - 1;
+  return static_cast<float>(__builtin_bit_cast(double, bits));
+}
+
+/// Integer square root of m and the remainder m - r * r.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr std::uint64_t isqrt_u64(std::uint64_t m,
+                                                                              std::uint64_t& rem) {
+  std::uint64_t r = 0, bit = std::uint64_t{1} << 62;
+  while (bit > m) bit >>= 2;
+  while (bit != 0) {
+    if (m >= r + bit) {
+      m -= r + bit;
+      r = (r >> 1) + bit;
+    } else {
+      r >>= 1;
+    }
+    bit >>= 2;
+  }
+  rem = m;
+  return r;
+}
+
+/// Correctly rounded square root from integer operations: x = m * 2^e with m scaled to 51-53
+/// bits and e even; the integer root has 26-27 bits, made round-to-odd by the remainder, then
+/// rounded once to float.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float sqrt_by_integers(float x) {
+  if (x != x || x == 0 || x == static_cast<float>(__builtin_huge_val())) return x;  // NaN, ±0, inf
+  if (x < 0) return static_cast<float>(__builtin_nan(""));
+  const std::uint32_t u = __builtin_bit_cast(std::uint32_t, x);
+  int e = static_cast<int>((u >> 23) & 0xff);
+  std::uint64_t m = u & 0x7fffffu;
+  if (e == 0) {  // subnormal: normalize
+    e = 1;
+    while ((m & 0x800000u) == 0) {
+      m <<= 1;
+      --e;
+    }
+  } else {
+    m |= 0x800000u;
+  }
+  int exponent = e - 150;  // x = m * 2^exponent, m in [2^23, 2^24)
+  if ((exponent & 1) != 0) {
+    m <<= 1;
+    --exponent;
+  }
+  m <<= 28;
+  exponent -= 28;
+  std::uint64_t rem = 0;
+  std::uint64_t q = isqrt_u64(m, rem);
+  if (rem != 0) q |= 1;
+  const double scale =
+      __builtin_bit_cast(double, static_cast<std::uint64_t>(1023 + exponent / 2) << 52);
+  return static_cast<float>(static_cast<double>(q) * scale);
+}
+
+}  // namespace detail
+
 /// a * b + c with a single rounding.
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float det_fma(float a, float b, float c) {
 #if BLUEPRINT_ON_DEVICE
   return __fmaf_rn(a, b, c);
 #else
+#if defined(__clang__)
+  if (std::is_constant_evaluated()) return detail::fma_by_double(a, b, c);
+#endif
   return __builtin_fmaf(a, b, c);
 #endif
 }
@@ -63,6 +142,9 @@ namespace blueprint {
 #if BLUEPRINT_ON_DEVICE
   return __fsqrt_rn(x);
 #else
+#if defined(__clang__)
+  if (std::is_constant_evaluated()) return detail::sqrt_by_integers(x);
+#endif
   return __builtin_sqrtf(x);
 #endif
 }

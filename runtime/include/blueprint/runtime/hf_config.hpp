@@ -15,10 +15,8 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -29,6 +27,7 @@
 #include <blueprint/dsl/hf_model.hpp>
 #include <blueprint/kernels/dtype.hpp>
 
+#include "file_io.hpp"
 #include "hf_defaults.hpp"
 
 namespace blueprint::hf {
@@ -302,12 +301,20 @@ inline dsl::deepseek_v3_config read_deepseek_v3(const config_reader& r) {
   return c;
 }
 
+/// A config file's text (a FIFO or device refused before open, file_io.hpp).
 inline std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path.string() + ": cannot be opened");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  const unique_fd fd = blueprint::detail::open_regular_file(path.string());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    blueprint::detail::throw_errno(path.string(), std::nullopt, "cannot stat");
+  constexpr std::uint64_t limit = 64ull << 20;  // a config.json is kilobytes
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > limit)
+    throw std::invalid_argument(path.string() + ": " + std::to_string(size) +
+                                " bytes, more than a config file can be (64 MiB)");
+  std::string text(static_cast<std::size_t>(size), '\0');
+  blueprint::detail::pread_all(fd.get(), text.data(), size, 0, path.string());
+  return text;
 }
 
 }  // namespace detail
@@ -386,10 +393,15 @@ inline std::optional<dtype> config_dtype(const nlohmann::json& config, std::stri
 [[nodiscard]] inline hf_model read_config(const std::filesystem::path& path) {
   const std::filesystem::path file = config_path(path);
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec))
+  namespace io = blueprint::detail;
+  const io::path_status status = io::examine_path(file.string());
+  if (status.kind == io::path_kind::not_found)
     throw std::invalid_argument(
         file.string() + ": no such config.json" +
         (std::filesystem::is_directory(path, ec) ? " in the model directory" : ""));
+  if (status.kind != io::path_kind::regular_file)
+    throw std::invalid_argument(file.string() + ": " +
+                                io::unusable_file_reason(file.string(), status));
   std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
   std::string name = dir.filename().string();
   if (name.empty()) name = "model";

@@ -253,12 +253,15 @@ template <class Layout>
         (seg.stride == seg.run || rows == 0 ? seg.count : (rows - 1) * seg.stride + seg.run) *
         st_dtype_size(j.src);
   }
-  std::stable_sort(w.reads.begin(), w.reads.end(), [&](const auto& a, const auto& b) {
+  // std::sort with a total order (libstdc++'s stable_sort warns under clang 19: its
+  // get_temporary_buffer is deprecated).
+  std::sort(w.reads.begin(), w.reads.end(), [&](const auto& a, const auto& b) {
     const segment& sa = prog.segments[a.segment_index];
     const segment& sb = prog.segments[b.segment_index];
     const std::uint64_t oa = a.tensor_start + sa.base * st_dtype_size(a.src);
     const std::uint64_t ob = b.tensor_start + sb.base * st_dtype_size(b.src);
-    return a.file != b.file ? a.file < b.file : oa < ob;
+    if (a.file != b.file) return a.file < b.file;
+    return oa != ob ? oa < ob : a.segment_index < b.segment_index;
   });
   return w;
 }

@@ -147,33 +147,35 @@ class mpi_communicator final : public communicator {
   }
 };
 
-/// How end_mpi_after_error ended MPI, and so who reports the error.
-enum class mpi_error_end : std::uint8_t {
-  single_process,  // no multi-rank MPI job: report the error as usual
-  agreed_report,   // every rank agreed on it (a job_error), MPI finalized: this rank (0) reports
-  agreed_quiet,    // the same, on another rank: rank 0 reports it
-};
-
-/// Ends MPI in a process whose work failed with `error` (the command's last catch). With more
-/// than one rank, a job_error (every rank agreed on it) finalizes MPI normally; any other error
-/// prints "<prefix>rank R of N: <message> (aborting the job)" and ends the whole job through
-/// MPI_Abort (the other ranks may be waiting in a collective), so it does not return.
-inline mpi_error_end end_mpi_after_error(const std::exception& error,
-                                         std::string_view prefix = "") noexcept {
+/// Ends MPI in a process whose work failed with `error` (the command's last catch), reporting
+/// the error when MPI runs with more than one rank: a job_error (every rank agreed on it) is
+/// printed once, "<prefix><message>", by rank 0 — before MPI_Finalize, whose fence keeps the
+/// other ranks from exiting (and the launcher from killing rank 0) until it has printed — and
+/// MPI is finalized normally; any other error prints "<prefix>rank R of N: <message> (aborting
+/// the job)" and ends the whole job through MPI_Abort (the other ranks may be waiting in a
+/// collective), so it does not return. Returns false when there is no multi-rank MPI job: the
+/// caller reports the error itself.
+inline bool end_mpi_after_error(const std::exception& error,
+                                std::string_view prefix = "") noexcept {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   if (initialized) MPI_Finalized(&finalized);
-  if (!initialized || finalized) return mpi_error_end::single_process;
+  if (!initialized || finalized) return false;
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   if (size == 1) {
     MPI_Finalize();
-    return mpi_error_end::single_process;
+    return false;
   }
   if (dynamic_cast<const job_error*>(&error) != nullptr) {
+    if (rank == 0) {
+      std::fprintf(stderr, "%.*s%s\n", static_cast<int>(prefix.size()), prefix.data(),
+                   error.what());
+      std::fflush(stderr);
+    }
     MPI_Finalize();
-    return rank == 0 ? mpi_error_end::agreed_report : mpi_error_end::agreed_quiet;
+    return true;
   }
   std::fprintf(stderr, "%.*srank %d of %d: %s (aborting the job)\n",
                static_cast<int>(prefix.size()), prefix.data(), rank, size, error.what());

@@ -314,8 +314,10 @@ inline void write_le64(unsigned char* p, std::uint64_t v) {
                                  std::to_string(h.data_bytes) + " bytes)");
     h.tensors.push_back(std::move(t));
   }
-  std::stable_sort(h.tensors.begin(), h.tensors.end(), [](const st_tensor& a, const st_tensor& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  // Ties (empty tensors at one offset) by name, the order the JSON object gave them.
+  std::sort(h.tensors.begin(), h.tensors.end(), [](const st_tensor& a, const st_tensor& b) {
+    if (a.begin != b.begin) return a.begin < b.begin;
+    return a.end != b.end ? a.end < b.end : a.name < b.name;
   });
   std::uint64_t cursor = 0;
   const st_tensor* previous = nullptr;

@@ -130,10 +130,10 @@ template <class Layout>
     file.name =
         groups.size() == 1 ? std::string(single_file_name) : shard_file_name(f, groups.size());
     file.tensors = groups[f];
-    std::stable_sort(file.tensors.begin(), file.tensors.end(),
-                     [&](std::uint32_t a, std::uint32_t b) {
-                       return dtype_size(tensors[a].type) > dtype_size(tensors[b].type);
-                     });
+    std::sort(file.tensors.begin(), file.tensors.end(), [&](std::uint32_t a, std::uint32_t b) {
+      const std::size_t sa = dtype_size(tensors[a].type), sb = dtype_size(tensors[b].type);
+      return sa != sb ? sa > sb : a < b;  // then layout order (a total order: no stable_sort)
+    });
     std::vector<st_entry> entries;
     for (std::uint32_t i : file.tensors) {
       const placed_tensor& t = tensors[i];
