@@ -173,8 +173,13 @@ both = os.path.join(saves, "concurrent")
 first = subprocess.Popen([blueprint, "init", "tiny-llama", "--seed", "1", "--save", both,
                           "--max-shard-size", "40KB", "--json"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=dict(os.environ, BLUEPRINT_FAULT="write:pause=3000"))
-time.sleep(1.0)
+                         env=dict(os.environ, BLUEPRINT_FAULT="write:pause=8000"))
+# The first save holds the lock (and pauses in its write phase) once the lock file is there.
+lock = os.path.join(both, ".blueprint-save.lock")
+deadline = time.monotonic() + 60
+while not os.path.exists(lock) and time.monotonic() < deadline and first.poll() is None:
+    time.sleep(0.05)
+check(os.path.exists(lock), "the first save never took the directory lock")
 second = save(2, both)
 out, err = first.communicate(timeout=120)
 check(first.returncode == 0, f"the first save failed: {err[:300]}")
