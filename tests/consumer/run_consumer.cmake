@@ -1,6 +1,7 @@
 # Installs the build tree into a fresh prefix, then configures, builds and runs the consumer
 # project against that prefix only:
-#   cmake -DBUILD_DIR=... -DPROJECT_DIR=... -DWORK_DIR=... -DCXX=... [-DGENERATOR=...]
+#   cmake -DBUILD_DIR=... -DPROJECT_DIR=... -DWORK_DIR=... -DCXX=... -DTEST_CONFIG=config.json
+#         [-DGENERATOR=...]
 #         -P run_consumer.cmake
 cmake_minimum_required(VERSION 3.25)
 
@@ -29,10 +30,15 @@ endif()
 # CMAKE_FIND_USE_PACKAGE_REGISTRY=OFF: only the fresh prefix may satisfy find_package.
 step("configure" ${CMAKE_COMMAND} -S ${PROJECT_DIR} -B ${build} ${generator_args}
      -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release
-     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DBLUEPRINT_TEST_CONFIG=${TEST_CONFIG})
 step("build" ${CMAKE_COMMAND} --build ${build})
 step("run" ${build}/consumer)
 message(STATUS "${step_output}")
 if(NOT step_output MATCHES "consumer: gpt2: 124439808 parameters")
+  message(FATAL_ERROR "consumer: unexpected output:\n${step_output}")
+endif()
+step("run the generated model's program" ${build}/consumer_model)
+message(STATUS "${step_output}")
+if(NOT step_output MATCHES "consumer: generated qwen3_8b: 8190735360 parameters")
   message(FATAL_ERROR "consumer: unexpected output:\n${step_output}")
 endif()
