@@ -4,8 +4,10 @@
 #
 #   1. build/       Release (CUDA when nvcc is found): static, unit, compile-fail, header,
 #                   consumer, MPI, Python tiers; GPU tests are compiled, run by tests/gpu/run.sh
-#   2. build-asan/  the same host tests under AddressSanitizer + UBSan at -O1 (no CUDA, no
-#                   benchmarks, no compile-fail or header tiers: sanitizers change no compile)
+#   2. build-asan/  the library's host tests (unit, MPI) under AddressSanitizer + UBSan at -O1
+#                   (no CUDA, benchmarks or examples — the command's end-to-end tests run in
+#                   the Release build —, no compile-fail or header tiers: sanitizers change no
+#                   compile)
 #   3. build-clang/ the second compiler, clang-19: the static_assert units, every host header
 #                   in one unit, and the libFuzzer harnesses run briefly (BLUEPRINT_COMPILER_TIER)
 #
@@ -73,7 +75,7 @@ run_suite release build -DCMAKE_BUILD_TYPE=Release
 # unit and MPI test programs build at -O1 (tests/CMakeLists.txt says why), the rest at -O0.
 run_suite sanitize build-asan -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1" \
   -DBLUEPRINT_SANITIZE=ON \
-  -DBLUEPRINT_CUDA=OFF -DBLUEPRINT_BUILD_BENCHMARKS=OFF -DBLUEPRINT_BUILD_EXAMPLES=ON \
+  -DBLUEPRINT_CUDA=OFF -DBLUEPRINT_BUILD_BENCHMARKS=OFF -DBLUEPRINT_BUILD_EXAMPLES=OFF \
   -DBLUEPRINT_BUILD_TESTS=ON
 
 # clang-19 builds at -O1 here: the harnesses are sanitized, the static units compile only.
