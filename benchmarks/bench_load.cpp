@@ -1,5 +1,9 @@
-// Checkpoint load throughput from the page cache, beside the two numbers that bound it: a plain
-// `pread` of the same files into one buffer (what `cat` costs) and a `memcpy` of the arena.
+// The checkpoint loader's options, from the page cache, beside the two numbers that bound it: a
+// plain `pread` of the same files into one buffer (what `cat` costs) and a `memcpy` of the arena.
+// Options: direct reads against staged ones, worker threads, casts on the way (f32 -> bf16,
+// bf16 -> f32), a tp=2 rank's share. A model's own load figures at its dtype and plan (load warm
+// and cold per rank, beside memcpy and read_files) are the generated programs'
+// (blueprint_add_model_benchmark, benchmarks/CMakeLists.txt).
 //
 // The checkpoint is written once to $BLUEPRINT_BENCH_DIR (default /tmp/blueprint_bench_load):
 // the model $BLUEPRINT_BENCH_MODEL (default gpt2, 124M parameters; gpt2-large gives a 1.5 GB

@@ -9,6 +9,18 @@
 # TARGET, NS to `models`) and static_asserts of the parameter and tensor counts. The header is
 # regenerated when CONFIG or the command changes. The command is BLUEPRINT_COMMAND: the
 # installed `blueprint` (set by blueprint-config.cmake), or the in-tree target blueprint_cli.
+#
+#   blueprint_add_model_benchmark(TARGET MODEL model_target|builtin DTYPE dtype
+#                                 [MESH tp=8,...] [STRATEGY fsdp|zero3|replicate]
+#                                 [CHECKPOINT dir] [CUDA])
+#
+# A Google Benchmark executable TARGET for one model and plan (docs/BENCHMARKS.md): MODEL is a
+# blueprint_add_model target or a built-in model's name (`blueprint models`). One generated
+# translation unit holds the model and the call's choices, checked when it compiles (a DTYPE,
+# STRATEGY, MESH or MODEL that is not one fails with a sentence naming it); the body
+# (BLUEPRINT_MODEL_BENCHMARK_DIR/model_benchmark_main.cpp, compiled once per project, once more
+# as CUDA for CUDA benchmarks) sees only the model's run-time layout. CUDA needs the CUDA
+# language enabled (enable_language(CUDA)); the program then also times the device path.
 include_guard(GLOBAL)
 
 function(blueprint_add_model target)
@@ -53,9 +65,167 @@ function(blueprint_add_model target)
   add_custom_target(${target}_codegen DEPENDS ${header})
   add_library(${target} INTERFACE)
   add_dependencies(${target} ${target}_codegen)
+  _blueprint_identifier(${arg_NAME} id)
+  # What blueprint_add_model_benchmark reads to name and include the model.
+  set_target_properties(${target} PROPERTIES BLUEPRINT_MODEL_HEADER ${target}.hpp
+                        BLUEPRINT_MODEL_OBJECT ::${arg_NAMESPACE}::${id}
+                        BLUEPRINT_MODEL_CONFIG ${config} BLUEPRINT_MODEL_NAME ${arg_NAME})
   target_include_directories(${target} INTERFACE ${dir})
   target_sources(${target} INTERFACE ${header})
   if(TARGET blueprint::blueprint)
     target_link_libraries(${target} INTERFACE blueprint::blueprint)
   endif()
+endfunction()
+
+# The C++ identifier `blueprint codegen` makes of a model name: "Qwen3-8B" -> "qwen3_8b".
+function(_blueprint_identifier name out)
+  string(TOLOWER "${name}" id)
+  string(REGEX REPLACE "[^a-z0-9]" "_" id "${id}")
+  if(id STREQUAL "" OR id MATCHES "^[0-9]")
+    set(id "model_${id}")
+  endif()
+  set(${out} ${id} PARENT_SCOPE)
+endfunction()
+
+# The benchmark body as one object library per language, shared by every benchmark.
+function(_blueprint_model_benchmark_body cuda out)
+  if(cuda)
+    set(body blueprint_model_benchmark_body_cuda)
+  else()
+    set(body blueprint_model_benchmark_body)
+  endif()
+  set(${out} ${body} PARENT_SCOPE)
+  if(TARGET ${body})
+    return()
+  endif()
+  set(dir ${BLUEPRINT_MODEL_BENCHMARK_DIR})
+  if(cuda)
+    # The same source as CUDA: a .cu that includes it (a source file has one language per
+    # directory, and the host body may be in this one too).
+    set(source ${CMAKE_BINARY_DIR}/blueprint_model_benchmark_body.cu)
+    file(CONFIGURE OUTPUT ${source} CONTENT "#include \"${dir}/model_benchmark_main.cpp\"\n")
+  else()
+    set(source ${dir}/model_benchmark_main.cpp)
+  endif()
+  add_library(${body} OBJECT ${source})
+  target_include_directories(${body} PRIVATE ${dir})
+  target_link_libraries(${body} PUBLIC blueprint::blueprint benchmark::benchmark Threads::Threads)
+  if(cuda)
+    find_package(CUDAToolkit REQUIRED)
+    target_compile_definitions(${body} PRIVATE BLUEPRINT_MODEL_BENCHMARK_CUDA=1)
+    target_compile_options(${body} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20>
+                           $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-ffp-contract=off>)
+    target_link_libraries(${body} PUBLIC CUDA::cudart)
+  endif()
+endfunction()
+
+# Writes the generated translation unit of blueprint_add_model_benchmark(target ARGN...) to
+# `source`; sets `model_link` (the model target to link, if any) and `cuda` in the caller.
+# tests/compile_fail calls it alone, to prove that wrong arguments fail to compile.
+function(_blueprint_model_benchmark_source target source)
+  cmake_parse_arguments(PARSE_ARGV 2 arg "CUDA" "MODEL;DTYPE;MESH;STRATEGY;CHECKPOINT" "")
+  set(where "blueprint_add_model_benchmark(${target})")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "${where}: unknown arguments ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT arg_MODEL OR NOT arg_DTYPE)
+    message(FATAL_ERROR "${where}: MODEL (a blueprint_add_model target or a built-in model) and "
+                        "DTYPE (f32, bf16, f16, f8_e4m3fn, f8_e5m2) are required")
+  endif()
+  if(NOT arg_MESH)
+    set(arg_MESH "dp=1")
+  endif()
+  if(NOT arg_STRATEGY)
+    set(arg_STRATEGY fsdp)
+  endif()
+  if(NOT arg_MESH MATCHES "^[a-z]+=[0-9]+(,[a-z]+=[0-9]+)*$")
+    message(FATAL_ERROR "${where}: MESH '${arg_MESH}' is not a list like tp=8 or dp=2,tp=4")
+  endif()
+  set(checkpoint "")
+  if(arg_CHECKPOINT)
+    get_filename_component(checkpoint ${arg_CHECKPOINT} ABSOLUTE)
+  endif()
+  foreach(text "${arg_MODEL}" "${arg_DTYPE}" "${arg_STRATEGY}" "${checkpoint}")
+    if(text MATCHES "[\"\\\\]")
+      message(FATAL_ERROR "${where}: '${text}' holds a quote or a backslash")
+    endif()
+  endforeach()
+
+  set(model_link "")
+  if(TARGET ${arg_MODEL})
+    get_target_property(header ${arg_MODEL} BLUEPRINT_MODEL_HEADER)
+    get_target_property(object ${arg_MODEL} BLUEPRINT_MODEL_OBJECT)
+    get_target_property(config ${arg_MODEL} BLUEPRINT_MODEL_CONFIG)
+    get_target_property(name ${arg_MODEL} BLUEPRINT_MODEL_NAME)
+    if(NOT header)
+      message(FATAL_ERROR "${where}: MODEL ${arg_MODEL} is a target but not one made by "
+                          "blueprint_add_model")
+    endif()
+    set(model_include "#include <${header}>")
+    set(origin "config.json ${config}")
+    set(check "")
+    set(make_layout "return dynamic_layout_of(${object}, policy);")
+    set(model_link ${arg_MODEL})
+  else()
+    set(name ${arg_MODEL})
+    set(model_include "#include <blueprint/runtime/registry.hpp>")
+    set(origin "built-in")
+    set(check "static_assert(blueprint::is_builtin_model(\"${arg_MODEL}\"),\n              \"${where}: MODEL '${arg_MODEL}' is neither a blueprint_add_model target nor a built-in model (blueprint models lists them)\");")
+    set(make_layout "return find_model(\"${arg_MODEL}\").make_layout(policy);")
+  endif()
+
+  file(CONFIGURE OUTPUT ${source} @ONLY CONTENT [=[
+// Generated by @where@ (cmake/blueprint-functions.cmake) — do not edit.
+// The model and the call's choices; the benchmarks are model_benchmark_main.cpp's.
+@model_include@
+#include <blueprint/codegen/mesh.hpp>
+#include <blueprint/codegen/plan_options.hpp>
+#include <blueprint/kernels/dtype.hpp>
+
+#include "model_benchmark.hpp"
+
+@check@
+static_assert(blueprint::parse_dtype("@arg_DTYPE@").has_value(),
+              "@where@: DTYPE '@arg_DTYPE@' is not a dtype (f32, bf16, f16, f8_e4m3fn, f8_e5m2)");
+static_assert(blueprint::parse_strategy("@arg_STRATEGY@").has_value(),
+              "@where@: STRATEGY '@arg_STRATEGY@' is not fsdp, zero3 or replicate");
+static_assert(blueprint::mesh_problem("@arg_MESH@").empty(),
+              "@where@: MESH '@arg_MESH@' is not a mesh (axes pp, dp, tp, ep given once each as "
+              "AXIS=N with N >= 1, ep dividing dp, at most 2^24 ranks)");
+
+namespace blueprint::model_benchmark {
+
+const benchmarked_model_spec benchmarked_model{
+    "@target@", "@name@", "@origin@", "@arg_DTYPE@", "@arg_MESH@", "@arg_STRATEGY@",
+    "@checkpoint@"};
+
+dynamic_layout benchmarked_layout(const dtype_policy& policy) {
+  @make_layout@
+}
+
+}  // namespace blueprint::model_benchmark
+]=])
+  set(model_link ${model_link} PARENT_SCOPE)
+  set(cuda ${arg_CUDA} PARENT_SCOPE)
+endfunction()
+
+function(blueprint_add_model_benchmark target)
+  set(where "blueprint_add_model_benchmark(${target})")
+  if(NOT BLUEPRINT_MODEL_BENCHMARK_DIR OR
+     NOT EXISTS ${BLUEPRINT_MODEL_BENCHMARK_DIR}/model_benchmark_main.cpp)
+    message(FATAL_ERROR "${where}: the benchmark body is missing (BLUEPRINT_MODEL_BENCHMARK_DIR: "
+                        "'${BLUEPRINT_MODEL_BENCHMARK_DIR}')")
+  endif()
+  set(source ${CMAKE_CURRENT_BINARY_DIR}/${target}_model.cpp)
+  _blueprint_model_benchmark_source(${target} ${source} ${ARGN})
+  if(cuda AND NOT CMAKE_CUDA_COMPILER_LOADED)
+    message(FATAL_ERROR "${where}: CUDA needs the CUDA language: enable_language(CUDA) first")
+  endif()
+  find_package(benchmark REQUIRED GLOBAL)
+  find_package(Threads REQUIRED GLOBAL)
+  _blueprint_model_benchmark_body("${cuda}" body)
+  add_executable(${target} ${source})
+  target_include_directories(${target} PRIVATE ${BLUEPRINT_MODEL_BENCHMARK_DIR})
+  target_link_libraries(${target} PRIVATE ${body} ${model_link} blueprint::blueprint
+                        benchmark::benchmark Threads::Threads)
 endfunction()

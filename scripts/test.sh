@@ -3,7 +3,10 @@
 # what CI runs (.ci/run).
 #
 #   1. build/       Release (CUDA when nvcc is found): static, unit, compile-fail, header,
-#                   consumer, MPI, Python tiers; GPU tests are compiled, run by tests/gpu/run.sh
+#                   consumer, MPI, Python tiers; GPU tests are compiled, run by tests/gpu/run.sh.
+#                   The benchmark programs are not built here (BLUEPRINT_BUILD_BENCHMARKS=OFF:
+#                   build only what tests need); the generated benchmarks' body is, by the MPI
+#                   and consumer tests that build and run one (docs/BENCHMARKS.md)
 #   2. build-asan/  the library's host tests (unit, MPI) under AddressSanitizer + UBSan at -O1
 #                   (no CUDA, benchmarks or examples — the command's end-to-end tests run in
 #                   the Release build —, no compile-fail or header tiers: sanitizers change no
@@ -70,7 +73,7 @@ run_suite() {
   echo "== ${name}: done in $((SECONDS - t0)) s"
 }
 
-run_suite release build -DCMAKE_BUILD_TYPE=Release
+run_suite release build -DCMAKE_BUILD_TYPE=Release -DBLUEPRINT_BUILD_BENCHMARKS=OFF
 # -g1: line tables for the reports, not full debug info (a third of the compile time). The
 # unit and MPI test programs build at -O1 (tests/CMakeLists.txt says why), the rest at -O0.
 run_suite sanitize build-asan -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1" \

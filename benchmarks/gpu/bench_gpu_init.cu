@@ -31,36 +31,8 @@
 #include <blueprint/runtime/cuda.hpp>
 #include <blueprint/runtime/materialize.hpp>
 
+#include "../model_benchmark/plain_fill.cuh"
 #include "bench_models.hpp"
-
-// The write-bandwidth reference of this benchmark (not library code: the library's kernels are
-// materialize, fingerprint, coverage and scatter).
-namespace blueprint::cuda_kernels {
-
-/// A plain fill of `bytes` bytes (multiple of 16) with one 16-byte pattern: the write
-/// bandwidth limit the materializer is measured against (benchmarks/gpu).
-static __global__ void __launch_bounds__(block_threads)
-    plain_fill_kernel(uint4* __restrict__ out, std::uint64_t vectors, uint4 pattern) {
-  for (std::uint64_t v = blockIdx.x * static_cast<std::uint64_t>(blockDim.x) + threadIdx.x;
-       v < vectors; v += static_cast<std::uint64_t>(gridDim.x) * blockDim.x)
-    __stcs(out + v, pattern);
-}
-
-/// Enqueues the plain fill (benchmarks' bandwidth reference).
-[[nodiscard]] inline cudaError_t launch_plain_fill(void* out, std::uint64_t bytes,
-                                                   std::uint32_t pattern, int device,
-                                                   cudaStream_t stream) {
-  cudaError_t error = cudaSuccess;
-  const int resident = resident_blocks(plain_fill_kernel, device, &error);
-  if (error != cudaSuccess) return error;
-  const std::uint64_t vectors = bytes / vector_bytes;
-  const std::uint64_t blocks = (vectors + block_threads - 1) / block_threads;
-  plain_fill_kernel<<<grid_for(blocks, resident), block_threads, 0, stream>>>(
-      static_cast<uint4*>(out), vectors, make_uint4(pattern, pattern, pattern, pattern));
-  return cudaGetLastError();
-}
-
-}  // namespace blueprint::cuda_kernels
 
 using namespace blueprint;
 

@@ -1,6 +1,7 @@
 // Tier 1: compile-time facts of the declaration and layout phases. Compiling this file is the
 // test; every line is a contract from DESIGN.md or issue #2.
 #include <blueprint/blueprint.hpp>
+#include <blueprint/runtime/registry.hpp>
 
 namespace m = blueprint::models;
 using namespace blueprint;
@@ -224,3 +225,10 @@ static_assert(t[first + 3].id ==
 // transformers' find_correction_range(32, 1, 64, 10000, 4096).
 static_assert(dsl::deepseek_v3_rotary_init(m::deepseek_v3_671b_config) ==
               init::rotary_inv_freq_yarn(10000.0f, 64.0f, 40.0f, 10, 23));
+
+// ---- the built-in registry is a constant: generated benchmarks check their MODEL with it ----
+static_assert(blueprint::is_builtin_model("gpt2"));
+static_assert(blueprint::is_builtin_model("tiny-deepseek-v3"));
+static_assert(!blueprint::is_builtin_model("gpt3"));
+static_assert(!blueprint::is_builtin_model("GPT2"));
+static_assert(blueprint::builtin_models.size() == 29);

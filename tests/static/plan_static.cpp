@@ -14,6 +14,12 @@ static_assert(m844.coords(255) == mesh_coords{.pp = 3, .dp = 7, .tp = 7, .ep = 0
 static_assert(m844.coords(9) == mesh_coords{.pp = 0, .dp = 1, .tp = 1, .ep = 0, .edp = 1});
 static_assert(parse_mesh("pp=4,dp=8,tp=8") == m844);
 static_assert(parse_mesh("dp=4,ep=2").expert_dp() == 2);
+static_assert(mesh_problem("pp=4,dp=8,tp=8").empty());
+static_assert(mesh_problem("tp=0") == "an axis size is zero");
+static_assert(mesh_problem("tp=2,tp=2") == "an axis is given twice");
+static_assert(mesh_problem("dp=3,ep=2") ==
+              "ep must divide dp (expert parallelism is carved out of dp)");
+static_assert(mesh_problem("xp=2") == "unknown axis");
 static_assert(4_GiB == 4ull << 30 && 5_GB == 5'000'000'000ull && 80_GiB > 80_GB);
 
 // ---- the user's sketch: Llama 3 70B on 256 H100s -------------------------------------------

@@ -83,50 +83,65 @@ inline void mesh_string_must_be_a_comma_separated_list_of_axis_equals_positive_i
 }
 }  // namespace detail
 
-/// Parses "pp=4,dp=8,tp=8" (any order, any subset; missing axes are 1; also "ep=2"). Sizes are
-/// decimal (a leading zero is a decimal digit, not octal); each axis at most once; the world
-/// size at most mesh::max_world_size. Throws std::invalid_argument naming the problem; a
-/// compile error in constant evaluation.
-[[nodiscard]] constexpr mesh parse_mesh(std::string_view text) {
-  mesh m;
+namespace detail {
+/// Parses `text` into `m`; returns what is wrong with it, or "" when it is a mesh.
+[[nodiscard]] constexpr std::string_view parse_mesh_into(std::string_view text, mesh& m) {
   std::string_view rest = text;
-  const auto fail = [&](std::string_view why) {
-    if (std::is_constant_evaluated())
-      detail::mesh_string_must_be_a_comma_separated_list_of_axis_equals_positive_integer();
-    detail::throw_mesh_error(text, why);
-  };
-  if (rest.empty()) fail("empty mesh");
+  if (rest.empty()) return "empty mesh";
   bool seen[4] = {false, false, false, false};  // pp, dp, tp, ep
   while (!rest.empty()) {
     const std::size_t comma = rest.find(',');
     const std::string_view item = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     const std::size_t eq = item.find('=');
-    if (eq == std::string_view::npos) fail("an item has no '='");
+    if (eq == std::string_view::npos) return "an item has no '='";
     const std::string_view axis = item.substr(0, eq);
     const std::string_view number = item.substr(eq + 1);
-    if (number.empty()) fail("an axis size is not a positive integer");
+    if (number.empty()) return "an axis size is not a positive integer";
     std::uint64_t value = 0;
     for (char ch : number) {
-      if (ch < '0' || ch > '9') fail("an axis size is not a positive integer");
+      if (ch < '0' || ch > '9') return "an axis size is not a positive integer";
       value = value * 10 + static_cast<std::uint64_t>(ch - '0');
-      if (value > mesh::max_world_size) fail("an axis size exceeds 2^24 ranks");
+      if (value > mesh::max_world_size) return "an axis size exceeds 2^24 ranks";
     }
-    if (value == 0) fail("an axis size is zero");
+    if (value == 0) return "an axis size is zero";
     const int axis_index = axis == "pp"   ? 0
                            : axis == "dp" ? 1
                            : axis == "tp" ? 2
                            : axis == "ep" ? 3
                                           : -1;
-    if (axis_index < 0) fail("unknown axis");
-    if (seen[axis_index]) fail("an axis is given twice");
+    if (axis_index < 0) return "unknown axis";
+    if (seen[axis_index]) return "an axis is given twice";
     seen[axis_index] = true;
     const auto v = static_cast<std::uint32_t>(value);
     (axis_index == 0 ? m.pp : axis_index == 1 ? m.dp : axis_index == 2 ? m.tp : m.ep) = v;
   }
-  if (m.dp % m.ep != 0) fail("ep must divide dp (expert parallelism is carved out of dp)");
+  if (m.dp % m.ep != 0) return "ep must divide dp (expert parallelism is carved out of dp)";
   if (m.world_size_64() > mesh::max_world_size)
-    fail("the world size pp*dp*tp exceeds the maximum of 2^24 = 16777216 ranks");
+    return "the world size pp*dp*tp exceeds the maximum of 2^24 = 16777216 ranks";
+  return "";
+}
+}  // namespace detail
+
+/// What is wrong with the mesh text, or "" when parse_mesh accepts it (for static_assert:
+/// generated benchmark programs check their MESH with it).
+[[nodiscard]] constexpr std::string_view mesh_problem(std::string_view text) {
+  mesh m;
+  return detail::parse_mesh_into(text, m);
+}
+
+/// Parses "pp=4,dp=8,tp=8" (any order, any subset; missing axes are 1; also "ep=2"). Sizes are
+/// decimal (a leading zero is a decimal digit, not octal); each axis at most once; the world
+/// size at most mesh::max_world_size. Throws std::invalid_argument naming the problem; a
+/// compile error in constant evaluation.
+[[nodiscard]] constexpr mesh parse_mesh(std::string_view text) {
+  mesh m;
+  const std::string_view why = detail::parse_mesh_into(text, m);
+  if (!why.empty()) {
+    if (std::is_constant_evaluated())
+      detail::mesh_string_must_be_a_comma_separated_list_of_axis_equals_positive_integer();
+    detail::throw_mesh_error(text, why);
+  }
   return m;
 }
 

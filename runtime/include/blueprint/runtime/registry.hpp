@@ -18,7 +18,7 @@
 
 namespace blueprint {
 
-inline const std::array builtin_models{
+inline constexpr std::array builtin_models{
     model_entry{"gpt2", "gpt2", models::gpt2_small_config},
     model_entry{"gpt2-medium", "gpt2", models::gpt2_medium_config},
     model_entry{"gpt2-large", "gpt2", models::gpt2_large_config},
@@ -49,6 +49,14 @@ inline const std::array builtin_models{
     model_entry{"tiny-phi3", "phi3", models::tiny_phi3_config},
     model_entry{"tiny-deepseek-v3", "deepseek_v3", models::tiny_deepseek_v3_config},
 };
+
+/// True when a built-in model is called `name` (usable in static_assert: generated benchmark
+/// programs check their MODEL with it).
+[[nodiscard]] constexpr bool is_builtin_model(std::string_view name) {
+  for (const model_entry& m : builtin_models)
+    if (m.name == name) return true;
+  return false;
+}
 
 /// The built-in model called `name`; throws std::invalid_argument listing the names otherwise.
 [[nodiscard]] inline const model_entry& find_model(std::string_view name) {
