@@ -30,12 +30,11 @@ namespace {
 
 namespace bp = blueprint;
 
-const bp::dynamic_layout& gpt2_layout(bp::dtype t) {
+/// GPT-2 in bf16: the one model of this program.
+const bp::dynamic_layout& gpt2_layout() {
   static const bp::dynamic_layout bf16 =
       bp::dynamic_layout_of(bp::models::gpt2, bp::dtype_policy::bf16());
-  static const bp::dynamic_layout f32 =
-      bp::dynamic_layout_of(bp::models::gpt2, bp::dtype_policy::f32());
-  return t == bp::dtype::bf16 ? bf16 : f32;
+  return bf16;
 }
 
 void report(benchmark::State& state, std::uint64_t bytes, std::uint64_t elements) {
@@ -50,9 +49,8 @@ std::uint64_t element_count(const bp::program& p) {
   return n;
 }
 
-template <bp::dtype D>
 void init_warm(benchmark::State& state) {
-  const bp::dynamic_layout& l = gpt2_layout(D);
+  const bp::dynamic_layout& l = gpt2_layout();
   const bp::program p = bp::program_of(l);
   bp::arena a(p.arena_bytes);
   std::memset(a.data(), 0, a.size());  // fault every page in
@@ -64,9 +62,8 @@ void init_warm(benchmark::State& state) {
   report(state, p.arena_bytes, element_count(p));
 }
 
-template <bp::dtype D>
 void init_cold(benchmark::State& state) {
-  const bp::dynamic_layout& l = gpt2_layout(D);
+  const bp::dynamic_layout& l = gpt2_layout();
   const unsigned threads = static_cast<unsigned>(state.range(0));
   const bool huge = state.range(1) != 0, populate = state.range(2) != 0;
   for (auto _ : state) {
@@ -79,7 +76,7 @@ void init_cold(benchmark::State& state) {
 }
 
 void constants_warm(benchmark::State& state) {
-  const bp::dynamic_layout& l = gpt2_layout(bp::dtype::bf16);
+  const bp::dynamic_layout& l = gpt2_layout();
   bp::program p = bp::program_of(l);
   for (bp::segment& s : p.segments)
     if (s.padding == 0) s.init = bp::init::ones();
@@ -95,7 +92,7 @@ void constants_warm(benchmark::State& state) {
 
 /// memset of the GPT-2 bf16 arena's bytes, split like the materializer splits its work.
 void memset_warm(benchmark::State& state) {
-  const std::uint64_t bytes = gpt2_layout(bp::dtype::bf16).total_bytes();
+  const std::uint64_t bytes = gpt2_layout().total_bytes();
   bp::arena a(bytes);
   std::memset(a.data(), 0, a.size());
   const unsigned threads = static_cast<unsigned>(state.range(0));
@@ -107,7 +104,7 @@ void memset_warm(benchmark::State& state) {
 }
 
 void memset_cold(benchmark::State& state) {
-  const std::uint64_t bytes = gpt2_layout(bp::dtype::bf16).total_bytes();
+  const std::uint64_t bytes = gpt2_layout().total_bytes();
   const unsigned threads = static_cast<unsigned>(state.range(0));
   const bool huge = state.range(1) != 0;
   for (auto _ : state) {
@@ -131,7 +128,7 @@ struct xoshiro128p {
 
 /// The user's path: float32 normal(0, 0.02) for every parameter, then a bf16 cast pass.
 void today(benchmark::State& state) {
-  const std::uint64_t n = gpt2_layout(bp::dtype::bf16).parameter_count();
+  const std::uint64_t n = gpt2_layout().parameter_count();
   const bool fast = state.range(0) != 0;
   for (auto _ : state) {
     std::vector<float> f32(n);
@@ -157,13 +154,13 @@ void today(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(init_warm<bp::dtype::bf16>)
+BENCHMARK(init_warm)
     ->Name("gpt2/bf16/init_warm")
     ->Arg(1)
     ->Arg(2)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(init_cold<bp::dtype::bf16>)
+BENCHMARK(init_cold)
     ->Name("gpt2/bf16/init_cold")
     ->ArgNames({"threads", "thp", "populate"})
     ->Args({2, 1, 0})

@@ -31,7 +31,7 @@
 #include <blueprint/runtime/cuda.hpp>
 #include <blueprint/runtime/materialize.hpp>
 
-#include "../model_benchmark/plain_fill.cuh"
+#include "../model_benchmark/gpu_references.cuh"
 #include "bench_models.hpp"
 
 using namespace blueprint;
@@ -57,23 +57,11 @@ double median(std::vector<double> v) {
 /// Median milliseconds of `reps` runs of `enqueue` on the default stream, after `warmup`.
 template <class F>
 double time_ms(int warmup, int reps, F&& enqueue) {
-  cudaEvent_t a, b;
-  BLUEPRINT_CUDA_CHECK(cudaEventCreate(&a));
-  BLUEPRINT_CUDA_CHECK(cudaEventCreate(&b));
+  gpu_bench::event_timer timer;
   for (int i = 0; i < warmup; ++i) enqueue();
   BLUEPRINT_CUDA_CHECK(cudaDeviceSynchronize());
   std::vector<double> times;
-  for (int i = 0; i < reps; ++i) {
-    BLUEPRINT_CUDA_CHECK(cudaEventRecord(a));
-    enqueue();
-    BLUEPRINT_CUDA_CHECK(cudaEventRecord(b));
-    BLUEPRINT_CUDA_CHECK(cudaEventSynchronize(b));
-    float ms = 0;
-    BLUEPRINT_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-    times.push_back(ms);
-  }
-  BLUEPRINT_CUDA_CHECK(cudaEventDestroy(a));
-  BLUEPRINT_CUDA_CHECK(cudaEventDestroy(b));
+  for (int i = 0; i < reps; ++i) times.push_back(timer.milliseconds(enqueue));
   return median(times);
 }
 

@@ -57,7 +57,7 @@
 #if BLUEPRINT_MODEL_BENCHMARK_CUDA
 #include <blueprint/runtime/cuda.hpp>
 
-#include "plain_fill.cuh"
+#include "gpu_references.cuh"
 #endif
 
 #include "model_benchmark.hpp"
@@ -179,7 +179,6 @@ std::vector<std::uint32_t> choose_ranks(const plan_type& p, const std::string& c
 /// Everything the benchmarks share, built once in main.
 struct subject {
   dtype type = dtype::bf16;
-  dtype_policy policy;
   dynamic_layout layout;
   mesh device_mesh;
   strategy sharding = fsdp;
@@ -436,22 +435,10 @@ int bench_device = 0;
 /// Times `enqueue` on the default stream with CUDA events: one manual-time iteration each.
 template <class F>
 void timed_on_device(benchmark::State& state, F&& enqueue) {
-  cudaEvent_t a, b;
-  BLUEPRINT_CUDA_CHECK(cudaEventCreate(&a));
-  BLUEPRINT_CUDA_CHECK(cudaEventCreate(&b));
+  gpu_bench::event_timer timer;
   enqueue();  // warm-up
   BLUEPRINT_CUDA_CHECK(cudaDeviceSynchronize());
-  for (auto _ : state) {
-    BLUEPRINT_CUDA_CHECK(cudaEventRecord(a));
-    enqueue();
-    BLUEPRINT_CUDA_CHECK(cudaEventRecord(b));
-    BLUEPRINT_CUDA_CHECK(cudaEventSynchronize(b));
-    float ms = 0;
-    BLUEPRINT_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-    state.SetIterationTime(ms / 1e3);
-  }
-  BLUEPRINT_CUDA_CHECK(cudaEventDestroy(a));
-  BLUEPRINT_CUDA_CHECK(cudaEventDestroy(b));
+  for (auto _ : state) state.SetIterationTime(timer.milliseconds(enqueue) / 1e3);
 }
 
 /// Times `body` on the host clock (allocation and synchronization included).
@@ -648,8 +635,7 @@ int run(int argc, char** argv) {
   if (!type || !sharding)
     throw std::invalid_argument("bad DTYPE or STRATEGY (the generated file was edited)");
   s.type = *type;
-  s.policy = dtype_policy::uniform(*type);
-  s.layout = model_benchmark::benchmarked_layout(s.policy);
+  s.layout = model_benchmark::benchmarked_layout(dtype_policy::uniform(*type));
   s.device_mesh = parse_mesh(benchmarked_model.mesh);
   s.sharding = *sharding;
   s.shard_plan.emplace(plan(s.layout, s.device_mesh, s.sharding));

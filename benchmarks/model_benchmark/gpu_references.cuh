@@ -1,5 +1,6 @@
-// The write-bandwidth reference of the GPU benchmarks: a plain fill of device memory with one
-// 16-byte pattern, in the same grid shape as the materialize kernel. Not library code (the
+// What the GPU benchmarks measure against, and how they time: a plain fill of device memory with
+// one 16-byte pattern, in the same grid shape as the materialize kernel (the write-bandwidth
+// reference), and an event pair timing work on the default stream. Not library code (the
 // library's kernels are materialize, fingerprint, coverage and scatter); shared by the
 // generated model benchmarks and benchmarks/gpu/bench_gpu_init.cu.
 #pragma once
@@ -7,6 +8,7 @@
 #include <cstdint>
 
 #include <blueprint/kernels/cuda/materialize_kernel.cuh>
+#include <blueprint/runtime/cuda_support.hpp>
 
 namespace blueprint::cuda_kernels {
 
@@ -34,3 +36,30 @@ static __global__ void __launch_bounds__(block_threads)
 }
 
 }  // namespace blueprint::cuda_kernels
+
+namespace blueprint::gpu_bench {
+
+/// Times work enqueued on the default stream between two events.
+class event_timer {
+ public:
+  event_timer() {
+    start_.create();
+    stop_.create();
+  }
+  /// Milliseconds `enqueue`'s work took on the device; blocks until it is done.
+  template <class F>
+  [[nodiscard]] float milliseconds(F&& enqueue) {
+    BLUEPRINT_CUDA_CHECK(cudaEventRecord(start_.get()));
+    enqueue();
+    BLUEPRINT_CUDA_CHECK(cudaEventRecord(stop_.get()));
+    BLUEPRINT_CUDA_CHECK(cudaEventSynchronize(stop_.get()));
+    float ms = 0;
+    BLUEPRINT_CUDA_CHECK(cudaEventElapsedTime(&ms, start_.get(), stop_.get()));
+    return ms;
+  }
+
+ private:
+  detail::cuda_event start_, stop_;
+};
+
+}  // namespace blueprint::gpu_bench
