@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include <blueprint/codegen/device_map.hpp>
 #include <blueprint/codegen/dtype_policy.hpp>
 #include <blueprint/codegen/layout.hpp>
 #include <blueprint/codegen/mesh.hpp>
@@ -115,5 +116,27 @@ struct plan_args {
   [[nodiscard]] blueprint::strategy parsed_strategy() const;
   [[nodiscard]] plan_options options() const;
 };
+
+/// --device-map, --max-memory, --offload-dir, --reserve-kv, --gpu-reserve: one process over
+/// GPUs, the host and disk (docs/DEVICE_MAPS.md).
+struct device_map_args {
+  std::string map;  // auto | balanced | sequential | a device | JSON
+  std::string max_memory;
+  std::string offload_dir;
+  std::uint64_t reserve_kv = 0;
+  std::string gpu_reserve = "0";
+  bool no_in_place = false;
+
+  void add_to(CLI::App& app, bool loading);
+  /// True when --device-map was given.
+  [[nodiscard]] bool given() const { return !map.empty(); }
+  /// The options for `model` (its KV-cache shape comes from its config).
+  /// @throws std::invalid_argument naming the option at fault
+  [[nodiscard]] device_map_options options(const hf_model& model) const;
+};
+
+/// "0=40GiB,1=40GiB,cpu=64GiB" (a device, '=', a byte size; devices as parse_device reads them).
+/// @throws std::invalid_argument naming the entry at fault
+[[nodiscard]] std::vector<memory_budget> parse_max_memory(std::string_view text);
 
 }  // namespace blueprint::cli

@@ -7,6 +7,10 @@
 //                  --rank R] [--missing error|init] [--staging 256MiB] [--threads N] [--json]
 //       loads (one rank's shard of) the model straight from the checkpoint, with a progress bar
 //       on stderr; prints time, GB/s, peak memory and the fingerprint.
+//   blueprint load MODEL [CKPT] --device-map auto|balanced|sequential|DEVICE|JSON
+//                  [--max-memory 0=40GiB,cpu=64GiB] [--offload-dir D] [--reserve-kv N]
+//       one process over the host and disk tiers (GPU tiers need the CUDA build): the map,
+//       then the load, each tensor read once and routed to its tier.
 //   blueprint convert MODEL IN OUT [--dtype ...] [--max-shard-size 5GB] [--missing ...]
 //       load and save in one go: recast, reshard into files of another size.
 //   blueprint verify MODEL [CKPT] [--json]
@@ -23,6 +27,8 @@
 
 #include <blueprint/codegen/plan.hpp>
 #include <blueprint/runtime/checkpoint_directory.hpp>
+#include <blueprint/runtime/device_map.hpp>
+#include <blueprint/runtime/device_map_report.hpp>
 #include <blueprint/runtime/fault_points.hpp>
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/save_model.hpp>
@@ -41,6 +47,8 @@ struct checkpoint_args {
   std::string model, in, out;  // CKPT is `in`
   layout_args shape;
   plan_args mesh;
+  device_map_args maps;
+  bool mesh_given = false;
   std::optional<std::uint32_t> rank;
   std::string missing = "error";
   bool allow_unmatched = false;
@@ -128,7 +136,57 @@ validated_job validate(const checkpoint_args& a, const mesh& msh) {
   return {std::move(m), std::move(ckpt), std::move(p), std::move(opened)};
 }
 
+/// `load --device-map`: one process, the tiers of the map.
+int run_mapped_load(const checkpoint_args& a) {
+  if (a.mesh_given || a.rank)
+    throw std::invalid_argument(
+        "--device-map loads one process over several devices, --mesh/--rank a job of ranks: "
+        "give one");
+  const hf_model m = resolve_model(a.model);
+  const std::string ckpt = checkpoint_of(a);
+  std::shared_ptr<const checkpoint_files> opened;
+  const dynamic_layout layout = layout_for(m, a.shape, ckpt, &opened);
+  const device_map_plan map = device_map(layout, a.maps.options(m));
+  const auto t0 = std::chrono::steady_clock::now();
+  const mapped_model model =
+      materialize(map, {.source = source_from(a, ckpt, !a.json, std::move(opened))},
+                  cpu{capped_threads(a.threads)});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const load_report& report = *model.load_report();
+  const std::uint64_t fingerprint = blueprint::fingerprint(model);
+  const std::uint64_t rss = peak_rss_bytes();
+  const std::uint64_t host = model.host() ? model.host()->bytes() : 0;
+  const std::uint64_t offload = model.offload() ? model.offload()->bytes() : 0;
+  if (a.json) {
+    nlohmann::ordered_json j;
+    j["model"] = m.name;
+    j["checkpoint"] = ckpt;
+    j["device_map"] = to_json(map);
+    j["host_arena_bytes"] = host;
+    j["offload_bytes"] = offload;
+    j["offload_file"] = model.offload_file();
+    j["in_place_bytes"] = model.in_place_bytes();
+    j["seconds"] = seconds;
+    j["gb_per_second"] = report.gb_per_second();
+    j["peak_rss_bytes"] = rss;
+    j["fingerprint"] = hex64(fingerprint);
+    j["report"] = nlohmann::ordered_json::parse(to_json(report).dump());
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s%s\n", to_string(map).c_str(), to_string(report).c_str());
+  std::printf(
+      "%s over its device map: %.3f GB host arena, %.3f GB written to the offload file, %.3f GB "
+      "in place (views of the checkpoint) in %.3f s (%.2f GB/s read), peak RSS %.1f MiB\n",
+      m.name.c_str(), host / 1e9, offload / 1e9, model.in_place_bytes() / 1e9, seconds,
+      report.gb_per_second(), rss / 1048576.0);
+  std::printf("fingerprint %s\n", hex64(fingerprint).c_str());
+  return 0;
+}
+
 int run_load(const checkpoint_args& a) {
+  if (a.maps.given()) return run_mapped_load(a);
   const bool json = a.json;
   const mesh msh = a.mesh.parsed_mesh();
   const auto strat = std::optional<strategy>(a.mesh.parsed_strategy());
@@ -324,7 +382,11 @@ void setup(CLI::App& app, int& exit_code) {
     add_load_options(*sub, *a);
     sub->add_option("--rank", a->rank, "load this rank of the mesh alone (no mpirun)")
         ->transform(count_at_most(mesh::max_world_size - 1));
-    sub->callback([&exit_code, a] { exit_code = run_load(*a); });
+    a->maps.add_to(*sub, /*loading=*/true);
+    sub->callback([&exit_code, a, sub] {
+      a->mesh_given = a->mesh.given(*sub);
+      exit_code = run_load(*a);
+    });
   }
   {
     CLI::App* sub =

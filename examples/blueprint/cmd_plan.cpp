@@ -3,12 +3,16 @@
 // [--ranks] [--json]`: the shard plan of a model on a mesh before anything is allocated —
 // per-rank bytes and padding, the largest rank, what each rank holds, and what the
 // alternatives (FSDP1 unit init, broadcast init, a full model per rank) would need.
+// `blueprint plan MODEL --device-map auto --max-memory 0=40GiB,cpu=64GiB [--offload-dir D]
+// [--reserve-kv TOKENS] [--gpu-reserve 2GiB] [--json]`: one process over GPUs, cpu and disk —
+// the hf_device_map, each device's bytes, reserves and headroom.
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <sstream>
 
 #include <blueprint/codegen/plan.hpp>
+#include <blueprint/runtime/device_map_report.hpp>
 
 #include "cli.hpp"
 #include "describe.hpp"
@@ -30,11 +34,29 @@ struct plan_command_args {
   std::string model;
   layout_args shape;
   plan_args mesh;
+  device_map_args maps;
+  bool mesh_given = false;
   bool ranks = false;
   bool json = false;
 };
 
+/// `--device-map`: one process over GPUs, cpu and disk instead of ranks.
+int run_device_map_plan(const plan_command_args& a) {
+  if (a.mesh_given)
+    throw std::invalid_argument(
+        "--device-map plans one process over several devices, --mesh a job of ranks: give one");
+  const hf_model entry = resolve_model(a.model);
+  const dynamic_layout layout = blueprint::layout(entry, a.shape.policy(), a.shape.options());
+  const device_map_plan map = device_map(layout, a.maps.options(entry));
+  if (a.json)
+    std::printf("%s\n", to_json(map).dump(2).c_str());
+  else
+    std::printf("%s", to_string(map).c_str());
+  return 0;
+}
+
 int run_plan(const plan_command_args& a) {
+  if (a.maps.given()) return run_device_map_plan(a);
   const hf_model entry = resolve_model(a.model);
   const dtype_policy policy = a.shape.policy();
   const mesh m = a.mesh.parsed_mesh();
@@ -157,9 +179,13 @@ void setup(CLI::App& app, int& exit_code) {
       ->required();
   a->shape.add_to(*sub, "bf16");
   a->mesh.add_to(*sub);
+  a->maps.add_to(*sub, /*loading=*/false);
   sub->add_flag("--ranks", a->ranks, "list every rank and what it holds");
   sub->add_flag("--json", a->json, "print JSON");
-  sub->callback([&exit_code, a] { exit_code = run_plan(*a); });
+  sub->callback([&exit_code, a, sub] {
+    a->mesh_given = a->mesh.given(*sub);
+    exit_code = run_plan(*a);
+  });
 }
 
 const bool registered = register_command({"plan", setup});

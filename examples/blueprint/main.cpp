@@ -12,6 +12,8 @@
 #include <blueprint/runtime/mpi_communicator.hpp>
 #endif
 
+#include <blueprint/runtime/device_map_report.hpp>
+
 #include "cli.hpp"
 
 namespace blueprint::cli {
@@ -104,6 +106,55 @@ void plan_args::add_to(CLI::App& app) {
       ->transform(count_at_most(UINT32_MAX));
   app.add_option("--stages", stages, "first unit of pipeline stages 1..pp-1, e.g. 1,21,41");
   app.add_option("--role", roles, "role override GLOB=ROLE (replicated, split_rows, split_cols)");
+}
+
+void device_map_args::add_to(CLI::App& app, bool loading) {
+  app.add_option("--device-map", map,
+                 "one process over GPUs, cpu and disk: auto, balanced, sequential, a device "
+                 "(cpu, disk, 0), or JSON {\"model.layers.30\": \"cpu\", \"lm_head\": \"disk\"}");
+  app.add_option("--max-memory", max_memory, "device budgets, e.g. 0=40GiB,1=40GiB,cpu=64GiB");
+  app.add_option("--offload-dir", offload_dir,
+                 "the disk tier's folder (tensors placed on disk are written there once)");
+  app.add_option("--reserve-kv", reserve_kv, "reserve the KV cache of this many tokens")
+      ->transform(count_at_most(std::uint64_t{1} << 40));
+  app.add_option("--gpu-reserve", gpu_reserve, "bytes kept free per GPU for activations (2GiB)");
+  if (loading)
+    app.add_flag("--no-in-place", no_in_place,
+                 "copy host tensors even when the checkpoint holds them in their dtype "
+                 "(disk tensors are still views of the file)");
+}
+
+std::vector<memory_budget> parse_max_memory(std::string_view text) {
+  std::vector<memory_budget> out;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos)
+      throw std::invalid_argument("--max-memory '" + std::string(item) +
+                                  "': expected DEVICE=SIZE, e.g. 0=40GiB or cpu=64GiB");
+    try {
+      out.push_back({parse_device(item.substr(0, eq)), parse_byte_size(item.substr(eq + 1))});
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("--max-memory '" + std::string(item) + "': " + e.what());
+    }
+  }
+  return out;
+}
+
+device_map_options device_map_args::options(const hf_model& model) const {
+  const device_map_request request = parse_device_map_request(map);
+  device_map_options o;
+  o.strategy = request.strategy;
+  o.pinned = request.pinned;
+  o.max_memory = parse_max_memory(max_memory);
+  o.offload_dir = offload_dir;
+  o.gpu_reserve_bytes = gpu_reserve == "0" ? 0 : parse_byte_size(gpu_reserve);
+  o.reserve_kv_tokens = reserve_kv;
+  o.kv_cache.elements_per_token_layer = kv_cache_elements_per_token_layer(model.config);
+  if (no_in_place) o.in_place = in_place_policy::disk_only;
+  return o;
 }
 
 mesh plan_args::parsed_mesh() const {

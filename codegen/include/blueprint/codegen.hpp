@@ -2,6 +2,7 @@
 // programs, meshes and shard plans.
 #pragma once
 
+#include "codegen/device_map.hpp"
 #include "codegen/dtype_policy.hpp"
 #include "codegen/init_scheme.hpp"
 #include "codegen/layout.hpp"

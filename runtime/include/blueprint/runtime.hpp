@@ -9,5 +9,7 @@
 #include "runtime/arena.hpp"
 #include "runtime/communicator.hpp"
 #include "runtime/cuda.hpp"
+#include "runtime/device_map.hpp"
+#include "runtime/device_map_report.hpp"
 #include "runtime/materialize.hpp"
 #include "runtime/save_model.hpp"

@@ -123,6 +123,35 @@ constexpr void append_data_segment(std::vector<segment>& out, const segment& s,
   detail::append_local_range(out, s, k1, s.count, s.init);
 }
 
+namespace detail {
+
+/// Appends tensor `i` of `tensors` at arena offset `offset`: its segment(s) and its local_tensor.
+constexpr void append_whole_tensor(program& p, std::span<const placed_tensor> tensors,
+                                   std::size_t i, std::uint64_t offset) {
+  const placed_tensor& t = tensors[i];
+  segment s{};
+  s.arena_offset = offset;
+  s.count = t.numel();
+  s.tensor_id = t.id();
+  s.base = 0;
+  s.run = t.numel();
+  s.stride = t.numel();
+  s.init = t.init;
+  s.type = t.type;
+  s.tensor_index = static_cast<std::uint32_t>(i);
+  append_data_segment(p.segments, s, tensors);
+  local_tensor l{};
+  l.tensor_index = static_cast<std::uint32_t>(i);
+  l.offset = offset;
+  l.bytes = t.bytes;
+  l.rank = t.spec.rank;
+  for (std::size_t d = 0; d < t.spec.rank; ++d) l.shape[d] = t.spec.shape[d];
+  l.type = t.type;
+  p.tensors.push_back(l);
+}
+
+}  // namespace detail
+
 /// The whole-model program of a layout.
 /// @post segments are sorted by arena_offset, disjoint, and cover [0, arena_bytes)
 template <class Layout>
@@ -134,27 +163,35 @@ template <class Layout>
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const placed_tensor& t = tensors[i];
     append_padding(p.segments, cursor, t.offset - cursor);
-    segment s{};
-    s.arena_offset = t.offset;
-    s.count = t.numel();
-    s.tensor_id = t.id();
-    s.base = 0;
-    s.run = t.numel();
-    s.stride = t.numel();
-    s.init = t.init;
-    s.type = t.type;
-    s.tensor_index = static_cast<std::uint32_t>(i);
-    append_data_segment(p.segments, s, tensors);
-    local_tensor l{};
-    l.tensor_index = static_cast<std::uint32_t>(i);
-    l.offset = t.offset;
-    l.bytes = t.bytes;
-    l.rank = t.spec.rank;
-    for (std::size_t d = 0; d < t.spec.rank; ++d) l.shape[d] = t.spec.shape[d];
-    l.type = t.type;
-    p.tensors.push_back(l);
+    detail::append_whole_tensor(p, tensors, i, t.offset);
     cursor = t.offset + t.bytes;
   }
+  append_padding(p.segments, cursor, p.arena_bytes - cursor);
+  return p;
+}
+
+/// The program of an arena of its own that holds the whole tensors `chosen` (rows of
+/// layout.tensors()) in that order, each at the next offset aligned to
+/// max(alignment, its element size); the arena ends aligned to `alignment`. The values are the
+/// whole model's (they depend on the tensor and the element only), so a model split over such
+/// arenas — the tiers of a device map — holds the same bytes as one arena.
+/// @pre every index < layout.size(), none twice; alignment is a power of two
+/// @post segments are sorted by arena_offset, disjoint, and cover [0, arena_bytes)
+template <class Layout>
+[[nodiscard]] constexpr program program_of_tensors(const Layout& layout,
+                                                   std::span<const std::uint32_t> chosen,
+                                                   std::uint64_t alignment) {
+  program p;
+  const auto tensors = layout.tensors();
+  std::uint64_t cursor = 0;
+  for (const std::uint32_t i : chosen) {
+    const std::uint64_t offset =
+        align_up(cursor, std::max<std::uint64_t>(alignment, dtype_size(tensors[i].type)));
+    append_padding(p.segments, cursor, offset - cursor);
+    detail::append_whole_tensor(p, tensors, i, offset);
+    cursor = offset + tensors[i].bytes;
+  }
+  p.arena_bytes = align_up(cursor, alignment);
   append_padding(p.segments, cursor, p.arena_bytes - cursor);
   return p;
 }

@@ -46,6 +46,23 @@ struct hf_model {
       config);
 }
 
+/// What the KV cache of one decoder layer holds per token, in elements (K and V together):
+/// 2 × num_key_value_heads × head_dim; GPT-2 2 × n_embd; DeepSeek-V3 (MLA, as transformers
+/// caches it after decompression) num_heads × (qk_nope + qk_rope + v_head_dim).
+[[nodiscard]] constexpr std::uint64_t kv_cache_elements_per_token_layer(
+    const family_config& config) {
+  if (const auto* g = std::get_if<dsl::gpt2_config>(&config)) return 2 * g->hidden;
+  if (const auto* l = std::get_if<dsl::llama_config>(&config))
+    return 2 * l->kv_heads * (l->head_dim != 0 ? l->head_dim : l->hidden / l->heads);
+  const auto& d = std::get<dsl::deepseek_v3_config>(config);
+  return d.heads * (d.qk_nope_dim + d.qk_rope_dim + d.v_head_dim);
+}
+
+/// Decoder layers of `config` (the KV cache has one entry per layer).
+[[nodiscard]] constexpr std::uint64_t decoder_layers(const family_config& config) {
+  return std::visit([](const auto& c) { return c.layers; }, config);
+}
+
 /// The family function of `config`, run into a table (`group_experts`: see dsl::build_table).
 /// @throws std::invalid_argument when the config breaks a family rule
 [[nodiscard]] inline dsl::dynamic_table table_of(const family_config& config,

@@ -41,6 +41,12 @@ class arena_allocation_error : public std::bad_alloc {
 struct arena_options {
   bool huge_pages = true;  // madvise(MADV_HUGEPAGE): one fault per 2 MiB where THP is available
   bool populate = false;   // MAP_POPULATE: the kernel faults every page in before returning
+  /// >= 0: the arena is this file's bytes [file_offset, file_offset + bytes), mapped shared
+  /// (a device map's disk tier: what is written goes to the file). The file must be that long
+  /// already (ftruncate: it then reads zero); file_offset a multiple of the page size. The
+  /// descriptor may be closed once the arena exists.
+  int file = -1;
+  std::uint64_t file_offset = 0;
 };
 
 /// A move-only, page-aligned, zero-initialized block of host memory.
@@ -52,6 +58,13 @@ class arena {
     if (bytes == 0) return;
     if (bytes > static_cast<std::uint64_t>(PTRDIFF_MAX))
       throw arena_allocation_error(bytes, ENOMEM);
+    if (options.file >= 0) {
+      void* p = ::mmap(nullptr, static_cast<std::size_t>(bytes), PROT_READ | PROT_WRITE, MAP_SHARED,
+                       options.file, static_cast<off_t>(options.file_offset));
+      if (p == MAP_FAILED) throw arena_allocation_error(bytes, errno);
+      data_ = static_cast<std::byte*>(p);
+      return;
+    }
     int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 #ifdef MAP_POPULATE
     // With huge pages the populate is done after madvise (below), so it faults 2 MiB pages.
@@ -105,6 +118,11 @@ class arena {
   }
   [[nodiscard]] std::span<const std::byte> bytes() const {
     return {data_, static_cast<std::size_t>(bytes_)};
+  }
+  /// Makes the arena read-only (a write then faults): the disk tier once it is filled.
+  void make_read_only() {
+    if (data_ != nullptr && ::mprotect(data_, static_cast<std::size_t>(bytes_), PROT_READ) != 0)
+      throw arena_allocation_error(bytes_, errno);
   }
 
  private:

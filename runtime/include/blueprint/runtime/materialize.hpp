@@ -171,7 +171,9 @@ class materialized_model {
   }
 
  private:
-  friend materialized_model materialize_on_cpu(arena_index, cpu, const materialize_options&);
+  friend materialized_model materialize_on_cpu(arena_index, cpu, const materialize_options&,
+                                               arena_options);
+  friend class mapped_model;
 
   materialized_model(arena_index index, unsigned threads, std::uint64_t seed)
       : index_(std::move(index)), threads_(threads), seed_(seed) {}
@@ -194,8 +196,11 @@ class materialized_model {
 
 /// The common path of every CPU materialize: the checkpoint's headers, index and keys are
 /// validated before the arena is allocated; then allocate, poison, fill (init or load), verify.
+/// `backing`: where the arena lives (anonymous memory by default; a file region for a device
+/// map's disk tier).
 inline materialized_model materialize_on_cpu(arena_index index, cpu target,
-                                             const materialize_options& options) {
+                                             const materialize_options& options,
+                                             arena_options backing = {}) {
   std::optional<matched_checkpoint> matched;
   const auto* source = std::get_if<checkpoint>(&options.source);
   if (source != nullptr) matched = match_checkpoint(index.layout(), *source);
@@ -203,8 +208,9 @@ inline materialized_model materialize_on_cpu(arena_index index, cpu target,
   materialized_model m(std::move(index), resolve_threads(target.threads), seed_of(options.source));
   auto t0 = std::chrono::steady_clock::now();
   const std::uint64_t bytes = m.program().arena_bytes;
-  m.arena_ =
-      blueprint::arena(bytes, {.huge_pages = options.huge_pages, .populate = options.populate});
+  backing.huge_pages = options.huge_pages;
+  backing.populate = options.populate;
+  m.arena_ = blueprint::arena(bytes, backing);
   m.alloc_seconds_ = detail::seconds_since(t0);
   if (options.poison) {
     t0 = std::chrono::steady_clock::now();

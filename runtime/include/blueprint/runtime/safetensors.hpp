@@ -394,11 +394,14 @@ struct st_entry {
 };
 
 /// The 8-byte length and the JSON header of a file holding `entries` in this order, padded with
-/// spaces to a multiple of 8 bytes as the Python library pads it. `data_offsets` are assigned
-/// consecutively, so the data region is `sum(bytes)` long.
+/// spaces so that the data region starts at a multiple of `data_alignment` bytes (8: as the
+/// Python library pads it; 4096: a page, for a file mapped in place). `data_offsets` are
+/// assigned consecutively, so the data region is `sum(bytes)` long.
+/// @pre data_alignment is a multiple of 8
 [[nodiscard]] inline std::string serialize_safetensors_header(
     const std::vector<st_entry>& entries,
-    const std::map<std::string, std::string>& metadata = {{"format", "pt"}}) {
+    const std::map<std::string, std::string>& metadata = {{"format", "pt"}},
+    std::uint64_t data_alignment = 8) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   if (!metadata.empty()) {
     nlohmann::ordered_json m = nlohmann::ordered_json::object();
@@ -415,7 +418,7 @@ struct st_entry {
     j[e.name] = std::move(t);
   }
   std::string text = j.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
+  text.append((data_alignment - (8 + text.size()) % data_alignment) % data_alignment, ' ');
   std::string out(8, '\0');
   detail::write_le64(reinterpret_cast<unsigned char*>(out.data()), text.size());
   return out + text;
