@@ -20,6 +20,7 @@
 #include <blueprint/dsl/models.hpp>
 #include <blueprint/kernels/fill.hpp>
 #include <blueprint/runtime/cuda.hpp>
+#include <blueprint/runtime/device_map.hpp>
 #include <blueprint/runtime/materialize.hpp>
 
 #include "gpu_check.hpp"
@@ -416,6 +417,26 @@ GPU_TEST("on a user stream without synchronization, event() and wait(stream) ord
 
 // The NCCL path (world size 1 here, several GPUs under a launcher) is tests/gpu/test_gpu_nccl.cu,
 // a separate program because it needs nccl.h and libnccl.
+
+GPU_TEST("a device map over GPU 0, the host and disk gives the one-device model") {
+  const auto l = to_dynamic(layout(models::tiny_llama, dtype_policy::bf16()));
+  const materialized_model whole = materialize(l, cpu{}, {.source = init{.seed = 21}});
+  const std::string offload = "/tmp/blueprint_gpu_device_map";
+  const device_map_plan map = device_map(
+      l, {.max_memory = {{device_ref::gpu(0), 1ull << 30}},
+          .pinned = {{"model.layers.1", device_ref::cpu()}, {"lm_head", device_ref::disk()}},
+          .offload_dir = offload});
+  GPU_REQUIRE(map.uses(device_tier::gpu) && map.uses(device_tier::disk));
+  const mapped_model m = materialize(map, cuda{}, {.source = init{.seed = 21}, .poison = true});
+  GPU_CHECK(m.fingerprint() == whole.fingerprint());
+  const mapped_view q = m["model.layers.0.self_attn.q_proj.weight"];
+  GPU_CHECK(q.where() == device_ref::gpu(0));
+  std::vector<std::byte> back(q.bytes);
+  GPU_REQUIRE(cudaMemcpy(back.data(), q.data, q.bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
+  GPU_CHECK(
+      std::memcmp(back.data(), whole["model.layers.0.self_attn.q_proj.weight"].data, q.bytes) == 0);
+  GPU_CHECK(m["lm_head.weight"].where() == device_ref::disk());
+}
 
 int main(int argc, char** argv) {
   return gpu_check::run_all(argc, argv);

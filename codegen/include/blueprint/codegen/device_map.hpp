@@ -65,7 +65,14 @@ struct device_ref {
   [[nodiscard]] static constexpr device_ref cpu() { return {device_tier::cpu, 0}; }
   [[nodiscard]] static constexpr device_ref disk() { return {device_tier::disk, 0}; }
 
-  friend constexpr auto operator<=>(const device_ref&, const device_ref&) = default;
+  // Written out rather than defaulted: nvcc 13's host pass leaves a defaulted == undefined.
+  friend constexpr bool operator==(const device_ref& a, const device_ref& b) {
+    return a.tier == b.tier && a.index == b.index;
+  }
+  friend constexpr std::strong_ordering operator<=>(const device_ref& a, const device_ref& b) {
+    if (a.tier != b.tier) return a.tier <=> b.tier;
+    return a.index <=> b.index;
+  }
 
   /// "cuda:0", "cpu", "disk".
   [[nodiscard]] std::string name() const {

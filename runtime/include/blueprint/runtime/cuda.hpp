@@ -23,6 +23,7 @@
 
 #include "communicator.hpp"
 #include "cuda_load.hpp"
+#include "device_map.hpp"
 #include "device_model.hpp"
 #include "key_match.hpp"
 #include "save.hpp"
@@ -68,6 +69,49 @@ save_report save(const shard_plan<L>& plan, std::uint32_t rank, const device_mod
                  communicator& comm, const std::string& dir, const save_options& options = {}) {
   const std::vector<std::byte> host = model.copy_to_host();
   return save_arena(model.layout(), plan.counted_program(rank), host, comm, dir, options);
+}
+
+namespace detail {
+
+/// A device map's GPU tier: a device model of that GPU's program.
+class cuda_tier final : public gpu_tier {
+ public:
+  explicit cuda_tier(device_model m) : model_(std::move(m)) {}
+  [[nodiscard]] bool contains(std::string_view name) const override {
+    return model_.contains(name);
+  }
+  [[nodiscard]] tensor_view view(std::string_view name) const override {
+    const local_tensor& l = model_.index().find(name);
+    return {
+        model_.index().name_of(l), {l.shape, l.rank}, l.type, model_.data() + l.offset, l.bytes};
+  }
+  [[nodiscard]] std::uint64_t fingerprint() const override { return model_.fingerprint(); }
+  [[nodiscard]] std::uint64_t bytes() const override { return model_.arena_bytes(); }
+  [[nodiscard]] const blueprint::load_report* load_report() const override {
+    return model_.load_report();
+  }
+
+ private:
+  device_model model_;
+};
+
+}  // namespace detail
+
+/// The model of `map` over its GPUs (each GPU tier a device model on `cuda{.device = index}`,
+/// on `where`'s stream), the host and disk: the same bytes as one device. `where.device` is
+/// ignored (the map names the GPUs); views of GPU tensors hold device pointers.
+/// @throws as materialize(map, options) and materialize(layout, cuda{}, options)
+[[nodiscard]] inline mapped_model materialize(const device_map_plan& map, cuda where,
+                                              const materialize_options& options = {},
+                                              cpu host = {}) {
+  return materialize_mapped(
+      map, options, host,
+      [&](device_ref d, const program& p,
+          const materialize_options& o) -> std::unique_ptr<gpu_tier> {
+        cuda target = where;
+        target.device = static_cast<int>(d.index);
+        return std::make_unique<detail::cuda_tier>(materialize(map.layout, p, target, o));
+      });
 }
 
 }  // namespace blueprint

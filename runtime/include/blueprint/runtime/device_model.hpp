@@ -59,6 +59,7 @@ namespace blueprint {
 /// tensor; costs a memset, a read and a synchronization). `huge_pages` and `populate` concern
 /// host memory and are ignored.
 struct cuda {
+  static constexpr device_tier map_tier = device_tier::gpu;  // a device map's GPU tier
   int device = 0;
   cudaStream_t stream = nullptr;
   /// false: return right after enqueueing; order later work with event() / wait(stream), and

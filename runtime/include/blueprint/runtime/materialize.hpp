@@ -28,6 +28,7 @@
 #include <variant>
 #include <vector>
 
+#include <blueprint/codegen/device_map.hpp>
 #include <blueprint/codegen/layout.hpp>
 #include <blueprint/codegen/plan.hpp>
 #include <blueprint/codegen/program.hpp>
@@ -47,7 +48,8 @@ namespace blueprint {
 
 /// The host CPU as the materialization target.
 struct cpu {
-  unsigned threads = 0;  // 0: one per hardware thread
+  static constexpr device_tier map_tier = device_tier::cpu;  // a device map's host tier
+  unsigned threads = 0;                                      // 0: one per hardware thread
 };
 
 /// How to materialize, for every target. huge_pages and populate concern host memory.
