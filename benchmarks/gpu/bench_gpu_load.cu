@@ -33,7 +33,9 @@
 //   --e2e MODEL: one bf16 load of DIR as a whole process (context creation included); prints
 //   "ready <ms since start> <GB/s> load_ms=<ms> context_ms=<ms> bytes=<n>", GB/s over load_ms
 //   (the in-process load, after the context exists). benchmarks/gpu/load_baselines.py times it
-//   from spawn beside safetensors and Transformers.
+//   from spawn beside safetensors and Transformers. With --gpu-budget BYTES: under a device
+//   map, GPU 0 holding whole blocks up to BYTES and the host the rest (issue 14), beside
+//   from_pretrained(device_map="auto", max_memory={0: BYTES, "cpu": ...}).
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,6 +66,7 @@
 #include <blueprint/dsl/models.hpp>
 #include <blueprint/runtime/checkpoint_files.hpp>
 #include <blueprint/runtime/cuda.hpp>
+#include <blueprint/runtime/device_map.hpp>
 #include <blueprint/runtime/materialize.hpp>
 
 #include "bench_models.hpp"
@@ -496,16 +499,25 @@ int bench(const std::string& name, const std::string& dir, bool make, int reps, 
   return 0;
 }
 
-int e2e(const std::string& name, const std::string& dir) {
+int e2e(const std::string& name, const std::string& dir, std::uint64_t gpu_budget) {
   const dynamic_layout l = layout_by_name(name, dtype_policy::bf16());
   BLUEPRINT_CUDA_CHECK(cudaFree(nullptr));  // the context, so that load_ms is the load alone
   const double context_ms = ms_since(process_start);
   materialize_options o;
   o.source = checkpoint{.path = dir};
   const auto t0 = clock_type::now();
-  const device_model m = materialize(l, cuda{}, o);
+  std::uint64_t bytes = 0;
+  if (gpu_budget == 0) {
+    const device_model m = materialize(l, cuda{}, o);
+    bytes = m.load_report() ? m.load_report()->bytes_read : 0;
+  } else {
+    // GPU 0 up to the budget, the rest on the host (device_map="auto" with max_memory).
+    const device_map_plan map = device_map(
+        l, {.max_memory = {{device_ref::gpu(0), gpu_budget}}, .in_place = in_place_policy::never});
+    const mapped_model m = materialize(map, cuda{}, o);
+    bytes = m.load_report() ? m.load_report()->bytes_read : 0;
+  }
   const double load_ms = ms_since(t0);
-  const std::uint64_t bytes = m.load_report() ? m.load_report()->bytes_read : 0;
   std::printf("ready %.1f %.3f load_ms=%.1f context_ms=%.1f bytes=%llu\n", ms_since(process_start),
               gb_per_s(bytes, load_ms), load_ms, context_ms,
               static_cast<unsigned long long>(bytes));
@@ -518,6 +530,7 @@ int e2e(const std::string& name, const std::string& dir) {
 int main(int argc, char** argv) {
   try {
     std::string model, dir, e2e_model, csv_path;
+    std::uint64_t gpu_budget = 0;
     bool make = false, usage = false;
     int reps = 5;
     for (int i = 1; i < argc; ++i) {
@@ -534,17 +547,19 @@ int main(int argc, char** argv) {
         csv_path = argv[++i];
       else if (a == "--make")
         make = true;
+      else if (a == "--gpu-budget" && i + 1 < argc)
+        gpu_budget = std::strtoull(argv[++i], nullptr, 10);
       else
         usage = true;
     }
     if (usage || dir.empty() || model.empty() == e2e_model.empty()) {
       std::fprintf(stderr,
                    "usage: %s --model MODEL --dir DIR [--make] [--reps N] [--csv FILE]\n"
-                   "       %s --e2e MODEL --dir DIR\n",
+                   "       %s --e2e MODEL --dir DIR [--gpu-budget BYTES]\n",
                    argv[0], argv[0]);
       return 2;
     }
-    if (!e2e_model.empty()) return e2e(e2e_model, dir);
+    if (!e2e_model.empty()) return e2e(e2e_model, dir, gpu_budget);
     std::FILE* csv = nullptr;
     if (!csv_path.empty() && (csv = std::fopen(csv_path.c_str(), "w")) == nullptr)
       throw std::system_error(errno, std::generic_category(), "cannot open " + csv_path);

@@ -8,6 +8,10 @@ it beside what a PyTorch user would run instead, on the same checkpoint and the 
   from_pretrained  transformers.AutoModelForCausalLM.from_pretrained(DIR, device_map="cuda",
                    bf16) (without accelerate: loaded on the CPU, then .to("cuda"), and said so)
   blueprint        bench_gpu_load --e2e MODEL --dir DIR
+  from_pretrained_map  from_pretrained(DIR, device_map="auto", max_memory={0: B, "cpu": "512GiB"},
+                   bf16): GPU 0 holds blocks up to B (--map-gpu-bytes, default half the
+                   checkpoint), the host the rest (accelerate's offload)
+  blueprint_map    bench_gpu_load --e2e MODEL --dir DIR --gpu-budget B: the same device map
 
   load_baselines.py --model llama3-8b --dir DIR --ours build-gpu/bench_gpu_load \
                     [--reps 3] [--csv FILE] [--modes safetensors,from_pretrained,blueprint]
@@ -53,7 +57,7 @@ CONFIGS.update({
                             max_position_embeddings=2048, tie_word_embeddings=False)),
 })
 
-MODES = ("safetensors", "from_pretrained", "blueprint")
+MODES = ("safetensors", "from_pretrained", "blueprint", "from_pretrained_map", "blueprint_map")
 
 
 # ---- the checkpoint --------------------------------------------------------------------------
@@ -118,13 +122,13 @@ def ensure_config(model, directory):
 
 # ---- a child: one load -------------------------------------------------------------------------
 
-def child(mode, directory):
+def child(mode, directory, gpu_bytes=0):
     """Loads the checkpoint once; prints READY load_ms=... bytes=... and what it loaded."""
     t_start = time.perf_counter()
     import torch
     if mode == "safetensors":
         from safetensors.torch import load_file
-    elif mode == "from_pretrained":
+    elif mode in ("from_pretrained", "from_pretrained_map"):
         import transformers
     else:
         raise SystemExit("unknown mode " + mode)
@@ -147,9 +151,13 @@ def child(mode, directory):
         dtype_kw = {"dtype" if version >= (4, 56) else "torch_dtype": torch.bfloat16}
         auto = transformers.AutoModelForCausalLM
         how = "device_map=cuda"
+        map_kw = {"device_map": "cuda"}
+        if mode == "from_pretrained_map":
+            how = f"device_map=auto,max_memory={{0: {gpu_bytes}, cpu}}"
+            map_kw = {"device_map": "auto", "max_memory": {0: gpu_bytes, "cpu": "512GiB"}}
         try:
-            model, info = auto.from_pretrained(directory, device_map="cuda",
-                                               output_loading_info=True, **dtype_kw)
+            model, info = auto.from_pretrained(directory, output_loading_info=True, **map_kw,
+                                               **dtype_kw)
         except (ImportError, ValueError) as e:  # device_map needs accelerate in some versions
             if "accelerate" not in str(e).lower():
                 raise
@@ -212,9 +220,11 @@ def main():
     ap.add_argument("--reps", type=int, default=3, help="runs per mode; the median is reported")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per run")
     ap.add_argument("--csv")
+    ap.add_argument("--map-gpu-bytes", type=int, default=0,
+                    help="GPU 0's budget in the device-map modes (default: half the checkpoint)")
     a = ap.parse_args()
     if a.child:
-        child(a.child, a.dir)
+        child(a.child, a.dir, a.map_gpu_bytes)
         return 0
 
     files = checkpoint_files(a.dir)
@@ -222,7 +232,8 @@ def main():
     print(f"{a.model}: {len(files)} files, {nbytes / 1e9:.3f} GB of tensors in {a.dir}; "
           f"median of {a.reps} runs, each a fresh process", flush=True)
     modes = a.modes.split(",")
-    if "from_pretrained" in modes:
+    gpu_bytes = a.map_gpu_bytes or nbytes // 2
+    if "from_pretrained" in modes or "from_pretrained_map" in modes:
         try:
             ensure_config(a.model, a.dir)
         except Exception as e:  # from_pretrained will fail and say why; the others go on
@@ -235,9 +246,11 @@ def main():
     for mode in modes:
         if mode == "blueprint":
             cmd = [a.ours, "--e2e", a.model, "--dir", a.dir]
+        elif mode == "blueprint_map":
+            cmd = [a.ours, "--e2e", a.model, "--dir", a.dir, "--gpu-budget", str(gpu_bytes)]
         else:
             cmd = [sys.executable, os.path.abspath(__file__), "--child", mode, "--dir", a.dir,
-                   "--model", a.model]
+                   "--model", a.model, "--map-gpu-bytes", str(gpu_bytes)]
         inside, end_to_end, line = [], [], ""
         for _ in range(max(1, a.reps)):
             ready_ms, line = run_one(cmd, a.timeout, env)

@@ -8,6 +8,8 @@
 // the cases by substring.
 #pragma once
 
+#include <cuda_runtime_api.h>
+
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -43,7 +45,27 @@ inline void fail(const char* file, int line, const std::string& what) {
   if (failures_in_case() <= 10) std::printf("    %s:%d: %s\n", file, line, what.c_str());
 }
 
+/// `PROGRAM --devices`: the CUDA devices this program sees, without running a case — what
+/// tests/gpu/run.sh --prebuilt asks first (the binary loads, its libraries are found, a device
+/// is there). Exit 0 with at least one device, 3 with none.
+inline int print_devices() {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    std::printf("no CUDA device (%s)\n", e != cudaSuccess ? cudaGetErrorString(e) : "count 0");
+    return 3;
+  }
+  for (int d = 0; d < count; ++d) {
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, d) == cudaSuccess)
+      std::printf("device %d: %s, sm_%d%d, %.1f GiB\n", d, p.name, p.major, p.minor,
+                  static_cast<double>(p.totalGlobalMem) / (1ull << 30));
+  }
+  return 0;
+}
+
 inline int run_all(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "--devices") return print_devices();
   const std::string_view filter = argc > 1 ? argv[1] : "";
   int passed = 0, failed = 0;
   for (const test_case& c : registry()) {

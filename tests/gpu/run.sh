@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# The one command for a machine with a GPU: builds the GPU tests and benchmarks, runs the
-# tests, runs the benchmarks and the PyTorch / Lightning baselines, prints a summary.
+# The one command for a machine with a GPU: runs the GPU tests and benchmarks and the PyTorch /
+# safetensors / transformers baselines, and writes a summary.
 #
-#   tests/gpu/run.sh                 # all stages: build test bench torch load
-#   tests/gpu/run.sh build test      # only some stages, in the order given
+#   tests/gpu/run.sh --prebuilt DIR [--out OUT]   # binaries built here by tests/gpu/build_here.sh:
+#                                                 # runs only (check test bench load torch loadbase)
+#   tests/gpu/run.sh                              # builds on the GPU machine, then runs all stages
+#   tests/gpu/run.sh build test                   # only some stages, in the order given
 #
-# It installs nothing and needs no network: nvcc and the repository's headers build the two
-# programs directly (no CMake configure of the root project, which requires Catch2 and
-# nlohmann_json that a GPU machine may not have); the baselines use the python3 that holds
-# PyTorch, Transformers and Lightning. Results go to $OUT (default build-gpu/out), at most 8
+# GPU time is short (minutes per session), so the proof is built on the developer machine
+# (nvcc compiles anywhere; the GPU machines are x86-64 too), carried, and only run there. The
+# stages go most important first — bit-exactness (test), init figures (bench), load figures
+# (load), then the baselines (torch, loadbase) — and each writes its results to OUT and
+# rewrites summary.txt as it finishes, so a run cut off by its time limit still returns what
+# it did. `check` (first in --prebuilt mode) verifies everything that needs no GPU — the
+# binaries, their libraries, python3 with torch — and then fails cleanly with "no CUDA device"
+# on a machine without one (exit 3).
+#
+# It installs nothing and needs no network. Building (stage `build`) uses nvcc and the
+# repository's headers directly (no CMake configure of the root project, which requires Catch2
+# and nlohmann_json that a GPU machine may not have); the baselines use the python3 that holds
+# PyTorch, Transformers and Lightning. Results go to OUT (--out, $OUT, or BUILD/out), at most 8
 # files: summary.txt, tests.log (materialize + load tests), tests_nccl.log, bench.log,
-# bench.csv, torch.log, load.log (+ build logs on a failed build; torch.csv and load.csv stay in
-# the build folder's logs/ with the other logs);
-# the build folder (build-gpu, or $BLUEPRINT_GPU_BUILD) is reused when it is there.
+# bench.csv, torch.log, load.log (+ build logs on a failed build); other logs stay in LOGS.
+# The build folder (build-gpu, or $BLUEPRINT_GPU_BUILD) is reused when it is there.
 #
 # Environment knobs:
 #   BLUEPRINT_CUDA_ARCH     target (default 90: sm_90 code + compute_90 PTX)
@@ -21,26 +31,41 @@
 #   BLUEPRINT_TORCH_MODES   baseline modes (default all: cpu,meta,fabric,cuda_direct,blueprint)
 #   BLUEPRINT_BENCH_REPS    timed repetitions (default 20; the median is reported)
 #   BLUEPRINT_LOAD_MODEL    model of the checkpoint-load benchmark (default llama3-8b)
-#   BLUEPRINT_LOAD_DIR      where its bf16 checkpoint is written once (default $BUILD/ckpt-MODEL)
+#   BLUEPRINT_LOAD_DIR      where its bf16 checkpoint is written once (default $BUILD/ckpt-MODEL;
+#                           /dev/shm/blueprint-ckpt-MODEL with --prebuilt when it has room)
 #
-# nlohmann/json.hpp (runtime's JSON) is taken from the system, or from $ROOT/.deps/include:
-# on a machine without it, copy /usr/include/nlohmann there from a machine that has it
-# (`mkdir -p .deps/include && cp -r /usr/include/nlohmann .deps/include/`) and carry `.deps`.
+# nlohmann/json.hpp (runtime's JSON) is taken from the system, or from $ROOT/.deps/include
+# (stage build only: prebuilt binaries need no headers).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BLUEPRINT_GPU_BUILD:-$ROOT/build-gpu}
-OUT=${OUT:-$BUILD/out}
-mkdir -p "$BUILD" "$OUT"
+PREBUILT=""
+OUT_ARG=""
+STAGES=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --prebuilt) PREBUILT=${2:?"--prebuilt needs the folder build_here.sh wrote"}; shift 2 ;;
+    --out) OUT_ARG=${2:?"--out needs a folder"}; shift 2 ;;
+    -h|--help) sed -n '2,40p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) STAGES+=("$1"); shift ;;
+  esac
+done
+if [ -n "$PREBUILT" ]; then
+  BUILD=$(cd "$PREBUILT" 2>/dev/null && pwd) || { echo "== --prebuilt $PREBUILT: no such folder"; exit 2; }
+  LOGS=${TMPDIR:-/tmp}/blueprint-gpu-logs  # the prebuilt folder may be read-only
+  [ ${#STAGES[@]} -eq 0 ] && STAGES=(check test bench load torch loadbase)
+else
+  BUILD=${BLUEPRINT_GPU_BUILD:-$ROOT/build-gpu}
+  LOGS=$BUILD/logs  # build logs stay here ($OUT gets them only on failure: the device tool
+  [ ${#STAGES[@]} -eq 0 ] && STAGES=(build test bench load torch loadbase)  # brings back 8 files
+fi
+OUT=${OUT_ARG:-${OUT:-$BUILD/out}}
+mkdir -p "$BUILD" "$OUT" "$LOGS"
 NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 ARCH=${BLUEPRINT_CUDA_ARCH:-90}
 PY=${PYTHON:-python3}
-STAGES=("$@")
-[ ${#STAGES[@]} -eq 0 ] && STAGES=(build test bench torch load)
 
 declare -A STATUS
-LOGS=$BUILD/logs  # build logs stay here ($OUT gets them only on failure: the device tool
-mkdir -p "$LOGS"  # brings back at most 8 files)
 log() { echo "== $*"; }
 
 # Bit-identity flags (docs/CUDA.md): no contraction on either compiler, no fast math.
@@ -64,6 +89,52 @@ for r in roots:
         print(os.path.dirname(os.path.dirname(h)))
         sys.exit(0)
 PYEOF
+}
+
+# The NCCL library for programs that link it: the system's, else the pip wheel's (torch's).
+nccl_library_dir() {
+  local nccl d
+  nccl=$(find_nccl)
+  for d in "$nccl"/lib "$nccl"/lib64 /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu; do
+    if [ -e "$d/libnccl.so.2" ]; then echo "$d"; return; fi
+  done
+}
+
+PROGRAMS=(blueprint_gpu_tests blueprint_gpu_load_tests bench_gpu_init bench_gpu_load)
+
+stage_check() {
+  log "check: prebuilt binaries in $BUILD"
+  local rc=0 p
+  [ -f "$BUILD/MANIFEST.txt" ] && sed 's/^/   /' "$BUILD/MANIFEST.txt"
+  for p in "${PROGRAMS[@]}"; do
+    if [ ! -x "$BUILD/$p" ]; then log "missing $BUILD/$p (run tests/gpu/build_here.sh)"; rc=2; fi
+  done
+  local lib
+  lib=$(nccl_library_dir)
+  if [ -n "$lib" ]; then
+    export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    log "libnccl.so.2 from $lib"
+  elif [ -x "$BUILD/blueprint_gpu_nccl_tests" ]; then
+    log "libnccl.so.2 not found: the NCCL test cannot start"
+  fi
+  if "$PY" -c "import torch, safetensors, transformers" >/dev/null 2>&1; then
+    log "python3: torch $("$PY" -c 'import torch; print(torch.__version__)'), transformers, safetensors"
+  else
+    log "python3 lacks torch, safetensors or transformers: the baselines will fail"
+  fi
+  if [ $rc -ne 0 ]; then STATUS[check]="FAILED (binaries missing)"; return $rc; fi
+  # The binary loads (its libraries are found) and asks the driver for devices.
+  local devices
+  devices=$("$BUILD/blueprint_gpu_tests" --devices 2>&1)
+  local drc=$?
+  echo "$devices" | sed 's/^/   /'
+  if [ $drc -ne 0 ]; then
+    STATUS[check]="FAILED: no CUDA device"
+    log "no CUDA device: everything else is in place; nothing to run here"
+    return 3
+  fi
+  STATUS[check]=ok
+  return 0
 }
 
 stage_build() {
@@ -112,7 +183,8 @@ stage_build() {
   # The kernel's resource report (registers, stack, spills) for docs/KERNEL_NOTES.md.
   cat "$LOGS/build_bench.log" "$LOGS/build_load_tests.log" \
     | grep -A3 "materialize_kernel\|fingerprint_kernel\|coverage_kernel\|scatter_kernel" \
-    | grep -E "Compiling entry|registers|stack frame" | sed 's/^/   /' | tee "$LOGS/ptxas.txt"
+    | grep -E "Compiling entry|registers|stack frame" \
+    | awk '/Compiling entry/ { skip = seen[$0]++ } !skip' | sed 's/^/   /' | tee "$LOGS/ptxas.txt"
   [ $rc -ne 0 ] && cp "$LOGS"/build_*.log "$OUT"/ 2>/dev/null
   log "build: $([ $rc -eq 0 ] && echo ok || echo FAILED) in $((SECONDS - t0)) s"
   STATUS[build]=$([ $rc -eq 0 ] && echo ok || echo FAILED)
@@ -167,48 +239,77 @@ stage_torch() {
   return $rc
 }
 
+load_dir() {
+  local model=$1
+  if [ -n "${BLUEPRINT_LOAD_DIR:-}" ]; then echo "$BLUEPRINT_LOAD_DIR"; return; fi
+  if [ -n "$PREBUILT" ] && [ -d /dev/shm ] &&
+     [ "$(df -k --output=avail /dev/shm 2>/dev/null | tail -1)" -gt 40000000 ] 2>/dev/null; then
+    echo "/dev/shm/blueprint-ckpt-$model"  # tmpfs: the load is not a disk benchmark
+  elif [ -n "$PREBUILT" ]; then
+    echo "${TMPDIR:-/tmp}/blueprint-ckpt-$model"
+  else
+    echo "$BUILD/ckpt-$model"
+  fi
+}
+
 stage_load() {
   local model=${BLUEPRINT_LOAD_MODEL:-llama3-8b}
-  local dir=${BLUEPRINT_LOAD_DIR:-$BUILD/ckpt-$model}
+  local dir
+  dir=$(load_dir "$model")
   log "checkpoint load: $model bf16 from the page cache ($dir)"
   "$BUILD/bench_gpu_load" --model "$model" --dir "$dir" --make \
       --reps "${BLUEPRINT_LOAD_REPS:-5}" --csv "$LOGS/load.csv" 2>&1 | tee "$OUT/load.log"
   local rc=${PIPESTATUS[0]}
-  if [ $rc -eq 0 ]; then
-    "$PY" "$ROOT/benchmarks/gpu/load_baselines.py" --model "$model" --dir "$dir" \
-        --ours "$BUILD/bench_gpu_load" --csv "$LOGS/load_baselines.csv" 2>&1 | tee -a "$OUT/load.log"
-    rc=${PIPESTATUS[0]}
-  fi
   STATUS[load]=$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")
   return $rc
+}
+
+stage_loadbase() {
+  local model=${BLUEPRINT_LOAD_MODEL:-llama3-8b}
+  local dir
+  dir=$(load_dir "$model")
+  log "checkpoint load baselines: safetensors, transformers, device maps ($dir)"
+  "$PY" "$ROOT/benchmarks/gpu/load_baselines.py" --model "$model" --dir "$dir" \
+      --ours "$BUILD/bench_gpu_load" --csv "$LOGS/load_baselines.csv" 2>&1 | tee -a "$OUT/load.log"
+  local rc=${PIPESTATUS[0]}
+  STATUS[loadbase]=$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")
+  return $rc
+}
+
+write_summary() {
+  {
+    echo
+    echo "================ summary ================"
+    [ -f "$LOGS/device.txt" ] && echo "device: $(cat "$LOGS/device.txt")"
+    [ -f "$BUILD/MANIFEST.txt" ] && head -3 "$BUILD/MANIFEST.txt"
+    [ -f "$LOGS/ptxas.txt" ] && cat "$LOGS/ptxas.txt"
+    [ -f "$BUILD/ptxas.txt" ] && cat "$BUILD/ptxas.txt"
+    for s in check build test load_test nccl bench load torch loadbase; do
+      [ -n "${STATUS[$s]:-}" ] && printf '%-8s %s\n' "$s" "${STATUS[$s]}"
+    done
+    for f in "$OUT/tests.log" "$OUT/tests_nccl.log"; do
+      [ -f "$f" ] && grep -A3 "^\[FAIL\]\|^    " "$f" | head -30
+    done
+    if [ -f "$OUT/bench.log" ]; then echo; grep -E "GB/s|first materialize" "$OUT/bench.log"; fi
+    if [ -f "$OUT/torch.log" ]; then echo; sed -n '/^model /,$p' "$OUT/torch.log"; fi
+    if [ -f "$OUT/load.log" ]; then echo; grep -E "GB/s|ms" "$OUT/load.log" | tail -20; fi
+    echo "logs: $OUT"
+  } > "$OUT/summary.txt"
 }
 
 overall=0
 for s in "${STAGES[@]}"; do
   case $s in
-    build) stage_build || { overall=1; break; } ;;  # nothing to run without binaries
+    check) stage_check; rc=$?; if [ $rc -ne 0 ]; then write_summary; cat "$OUT/summary.txt"; exit $rc; fi ;;
+    build) stage_build || { overall=1; write_summary; break; } ;;  # nothing to run without binaries
     test) stage_test || overall=1 ;;
     bench) stage_bench || overall=1 ;;
-    torch) stage_torch || overall=1 ;;
     load) stage_load || overall=1 ;;
-    *) echo "unknown stage '$s' (build, test, bench, torch, load)"; exit 2 ;;
+    torch) stage_torch || overall=1 ;;
+    loadbase) stage_loadbase || overall=1 ;;
+    *) echo "unknown stage '$s' (check, build, test, bench, load, torch, loadbase)"; exit 2 ;;
   esac
+  write_summary  # after every stage: a run cut off later still returns this much
 done
-
-{
-  echo
-  echo "================ summary ================"
-  [ -f "$LOGS/device.txt" ] && echo "device: $(cat "$LOGS/device.txt")"
-  [ -f "$LOGS/ptxas.txt" ] && cat "$LOGS/ptxas.txt"
-  for s in build test load_test nccl bench torch load; do
-    [ -n "${STATUS[$s]:-}" ] && printf '%-6s %s\n' "$s" "${STATUS[$s]}"
-  done
-  for f in "$OUT/tests.log" "$OUT/tests_nccl.log"; do
-    [ -f "$f" ] && grep -A3 "^\[FAIL\]\|^    " "$f" | head -30
-  done
-  if [ -f "$OUT/bench.log" ]; then echo; grep -E "GB/s|first materialize" "$OUT/bench.log"; fi
-  if [ -f "$OUT/torch.log" ]; then echo; sed -n '/^model /,$p' "$OUT/torch.log"; fi
-  if [ -f "$OUT/load.log" ]; then echo; grep -E "GB/s|ms" "$OUT/load.log" | tail -20; fi
-  echo "logs: $OUT"
-} | tee "$OUT/summary.txt"
+cat "$OUT/summary.txt"
 exit $overall

@@ -441,3 +441,45 @@ GPU_TEST("a device map over GPU 0, the host and disk gives the one-device model"
 int main(int argc, char** argv) {
   return gpu_check::run_all(argc, argv);
 }
+
+// ---- issue 15: what a real GPU must show of the fixes made by reading the code ----------
+
+namespace {
+__global__ void needs_too_many_threads() {}
+}  // namespace
+
+GPU_TEST("the float-mode probe gives IEEE single's values under the project's flags") {
+  detail::device_buffer out(0, sizeof(float_mode_probe));
+  auto* probe = reinterpret_cast<float_mode_probe*>(out.get());
+  BLUEPRINT_CUDA_CHECK(cuda_kernels::launch_float_mode_probe(probe, nullptr));
+  float_mode_probe got;
+  BLUEPRINT_CUDA_CHECK(cudaMemcpy(&got, probe, sizeof got, cudaMemcpyDeviceToHost));
+  GPU_CHECK_MSG(float_mode_problem(got).empty(), float_mode_problem(got));
+  GPU_CHECK(got.subnormal_sqrt == float_mode_expected::subnormal_sqrt);
+  detail::check_float_mode(0);  // the materializer's own check passes too
+}
+
+GPU_TEST("an earlier launch error left on the thread is not the materialize launch's") {
+  // A launch with 4096 threads per block fails at once and leaves the error on the thread.
+  needs_too_many_threads<<<1, 4096>>>();
+  GPU_REQUIRE(cudaPeekAtLastError() == cudaErrorInvalidConfiguration);
+  const auto l = dynamic_layout_of(models::tiny_llama, dtype_policy::bf16());
+  device_model m = materialize(l, cuda{}, {.source = init{.seed = 5}});
+  GPU_CHECK(m.copy_to_host() == cpu_arena(m.program(), 5));
+  (void)cudaGetLastError();
+}
+
+GPU_TEST("a fresh thread materializes on the last GPU; the context query sees that GPU used") {
+  // The device scope restores a thread's previous device only when that device's context is
+  // active (primary_context_active): this checks the query on a real driver. That GPU 0 gets no
+  // context from work on GPU 1 needs a machine with two GPUs and a fresh process (not run yet).
+  int devices = 0;
+  BLUEPRINT_CUDA_CHECK(cudaGetDeviceCount(&devices));
+  const int last = devices - 1;
+  std::thread([&] {
+    const auto l = dynamic_layout_of(models::tiny_gpt2, dtype_policy::f32());
+    const device_model m = materialize(l, cuda{.device = last}, {.source = init{.seed = 1}});
+    GPU_CHECK(m.copy_to_host() == cpu_arena(m.program(), 1));
+  }).join();
+  GPU_CHECK(detail::primary_context_active(last));
+}

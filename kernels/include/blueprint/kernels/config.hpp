@@ -7,9 +7,16 @@
 // --fmad=false to nvcc, and the element math uses explicit fma where it wants one.
 #pragma once
 
+// Every kernel header includes this one, so the guards sit here once. They catch what a macro
+// shows: g++/clang -ffast-math (__FAST_MATH__) and older nvcc's -use_fast_math. nvcc 13 defines
+// no macro for -use_fast_math, --fmad=true or -ftz=true (checked with -dryrun: only cicc's own
+// flags change), so the CUDA runtime also runs a one-thread self-test of contraction and
+// subnormals per device before the first kernel (cuda_support.hpp, check_float_mode), which
+// fails with a sentence naming the flags.
+#if defined(__FAST_MATH__)
+#error "blueprint kernels: -ffast-math changes rounding and breaks CPU/GPU bit-identity"
+#endif
 #if defined(__CUDACC__)
-// Every kernel header includes this one, so the guard sits here once. (nvcc 13 no longer
-// defines __USE_FAST_MATH__, so this catches older nvcc only; issue 15 adds a run-time check.)
 #if defined(__USE_FAST_MATH__)
 #error "blueprint CUDA kernels: -use_fast_math flushes subnormals and breaks CPU/GPU bit-identity"
 #endif

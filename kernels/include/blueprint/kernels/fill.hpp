@@ -123,8 +123,9 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups(const init_spec& s, std::uint64_t
       j = nb / 8 * 8;
     }
 #endif
+    const philox_schedule key = philox_seed_schedule(seed);
     for (; j < nb; ++j) {
-      const philox_result r = philox_for_element_group(seed, tensor_id, group + j);
+      const philox_result r = philox_for_element_group(key, tensor_id, group + j);
       x[0][j] = r.v[0];
       x[1][j] = r.v[1];
       x[2][j] = r.v[2];

@@ -81,6 +81,7 @@ load_report load_device_arena(const L& layout, const program& prog, std::byte* a
   const auto t0 = std::chrono::steady_clock::now();
   detail::prepared_load work = detail::prepare_load(layout, prog, ckpt, match);
   detail::cuda_device_scope scope(device);
+  detail::check_float_mode(device);
   const std::uint64_t seed = options.seed.value_or(0);
   // What `stream` holds so far (e.g. a memset of the arena): the reads' streams wait for it.
   detail::cuda_event ready;
@@ -124,25 +125,30 @@ load_report load_device_arena(const L& layout, const program& prog, std::byte* a
   std::mutex next_mutex;
   const std::uint64_t total_bytes = work.total_bytes;
   if (!work.reads.empty()) {
-    detail::pinned_buffer host(slot_bytes * slot_count);
+    // Borrowed from the pool: kept between loads (release_pinned_staging() frees it).
+    detail::pinned_staging_lease host(slot_bytes * slot_count);
     detail::device_buffer staging(device, slot_bytes * slot_count);
     detail::transfer_packer packer(prog, std::move(work.reads), data_capacity, max_pieces);
 
     try {
       run_workers(threads, [&](unsigned index, worker_control& control) {
-        // Every thread's CUDA calls need the device current.
+        // Every thread's CUDA calls need the device current (a new thread starts on device 0,
+        // which the scope does not switch back to: no context is made there).
         detail::cuda_device_scope thread_scope(device);
-        detail::cuda_stream own;
-        std::vector<detail::load_slot> slots(slots_per_thread);
-        const std::uint64_t first = std::uint64_t{index} * slots_per_thread;
-        for (unsigned s = 0; s < slots_per_thread; ++s) {
-          slots[s].host = host.get() + (first + s) * slot_bytes;
-          slots[s].device =
-              reinterpret_cast<unsigned char*>(staging.get()) + (first + s) * slot_bytes;
-          slots[s].free.create();
-        }
+        std::optional<detail::cuda_stream> own;
         try {
-          BLUEPRINT_CUDA_CHECK(cudaStreamWaitEvent(own.get(), ready.get(), 0));
+          // Stream and events inside the try: a failure to create them is this worker's error
+          // (the pool reports the first), never an exception past a live stream's work.
+          own.emplace();
+          std::vector<detail::load_slot> slots(slots_per_thread);
+          const std::uint64_t first = std::uint64_t{index} * slots_per_thread;
+          for (unsigned s = 0; s < slots_per_thread; ++s) {
+            slots[s].host = host.get() + (first + s) * slot_bytes;
+            slots[s].device =
+                reinterpret_cast<unsigned char*>(staging.get()) + (first + s) * slot_bytes;
+            slots[s].free.create();
+          }
+          BLUEPRINT_CUDA_CHECK(cudaStreamWaitEvent(own->get(), ready.get(), 0));
           detail::staged_transfer t;
           unsigned next_slot = 0;
           while (!control.stopped()) {
@@ -166,23 +172,23 @@ load_report load_device_arena(const L& layout, const program& prog, std::byte* a
             // Two copies (the data, then the piece table), then the scatter, all on this
             // thread's stream.
             BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(slot.device, slot.host, t.data_bytes,
-                                                 cudaMemcpyHostToDevice, own.get()));
+                                                 cudaMemcpyHostToDevice, own->get()));
             BLUEPRINT_CUDA_CHECK(cudaMemcpyAsync(slot.device + table_offset,
                                                  slot.host + table_offset, table_bytes,
-                                                 cudaMemcpyHostToDevice, own.get()));
+                                                 cudaMemcpyHostToDevice, own->get()));
             BLUEPRINT_CUDA_CHECK(cuda_kernels::launch_scatter(
                 reinterpret_cast<const scatter_piece*>(slot.device + table_offset),
                 static_cast<std::uint32_t>(t.pieces.size()), t.tiles, slot.device, arena, device,
-                own.get()));
-            BLUEPRINT_CUDA_CHECK(cudaEventRecord(slot.free.get(), own.get()));
+                own->get()));
+            BLUEPRINT_CUDA_CHECK(cudaEventRecord(slot.free.get(), own->get()));
             slot.in_flight = true;
             control.report_progress(options.progress, done_bytes += t.arena_bytes, total_bytes);
           }
           // Kernel faults surface here, with this file and line.
-          BLUEPRINT_CUDA_CHECK(cudaStreamSynchronize(own.get()));
+          BLUEPRINT_CUDA_CHECK(cudaStreamSynchronize(own->get()));
         } catch (...) {
           // The slots must be idle before the staging they point into is freed.
-          cudaStreamSynchronize(own.get());
+          if (own) cudaStreamSynchronize(own->get());
           throw;
         }
       });

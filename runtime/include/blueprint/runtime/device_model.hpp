@@ -334,6 +334,7 @@ inline device_model materialize_on_device(arena_index index, cuda where,
   }
   m.table_.plan(m.program(), 0);
   detail::cuda_device_scope scope(where.device);
+  detail::check_float_mode(where.device);
   m.scratch_offset_ = m.table_.bytes;
   m.arena_ = detail::allocate_arena(where.device, m.program().arena_bytes);
   m.tables_ = detail::device_buffer(where.device, m.scratch_offset_ + 64);  // + reductions

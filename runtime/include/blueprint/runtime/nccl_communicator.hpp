@@ -14,14 +14,23 @@
 // aborts it and ends the process (the launcher — mpirun, torchrun — ends the others), and a
 // destructor that runs while an exception unwinds aborts it too, since a normal destruction
 // may wait for operations the failed ranks will never join.
+//
+// No call waits forever: each collective makes the communicator's device current first (the
+// caller may have switched devices since; staging must stay on this rank's GPU), then waits by
+// polling its stream and ncclCommGetAsyncError; an asynchronous NCCL error (a peer that died, a
+// broken link) or a wait past `timeout()` (default 10 minutes, BLUEPRINT_NCCL_TIMEOUT_S
+// overrides) aborts the communicator and throws, naming the call, so one failing rank cannot
+// hang the others.
 #pragma once
 
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -29,6 +38,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "communicator.hpp"
@@ -105,13 +115,14 @@ class nccl_communicator final : public communicator {
 
  private:
   [[nodiscard]] std::uint64_t allreduce_u64(std::uint64_t value, ncclRedOp_t op) {
+    use_device();
     reserve(sizeof value);
     cuda(cudaMemcpyAsync(staging_, &value, sizeof value, cudaMemcpyHostToDevice, stream_),
          "cudaMemcpyAsync");
     check(ncclAllReduce(staging_, staging_, 1, ncclUint64, op, comm_, stream_), "ncclAllReduce");
     cuda(cudaMemcpyAsync(&value, staging_, sizeof value, cudaMemcpyDeviceToHost, stream_),
          "cudaMemcpyAsync");
-    cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    wait("ncclAllReduce");
     return value;
   }
 
@@ -119,6 +130,7 @@ class nccl_communicator final : public communicator {
   [[nodiscard]] std::vector<std::vector<std::byte>> gather_bytes(std::span<const std::byte> mine,
                                                                  int root) override {
     // Sizes by all-gather, then point-to-point sends to the root (NCCL has no gatherv).
+    use_device();
     std::vector<std::uint64_t> sizes(size_);
     reserve(sizeof(std::uint64_t) * (size_ + 1));
     const std::uint64_t size = mine.size();
@@ -129,7 +141,7 @@ class nccl_communicator final : public communicator {
     cuda(cudaMemcpyAsync(sizes.data(), words, sizeof(std::uint64_t) * size_, cudaMemcpyDeviceToHost,
                          stream_),
          "cudaMemcpyAsync");
-    cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    wait("ncclAllGather");
     std::vector<std::vector<std::byte>> out;
     if (rank_ == root) out.resize(size_);
     for (int r = 0; r < size_; ++r) {
@@ -149,12 +161,13 @@ class nccl_communicator final : public communicator {
         cuda(cudaMemcpyAsync(out[r].data(), staging_, sizes[r], cudaMemcpyDeviceToHost, stream_),
              "cudaMemcpyAsync");
       }
-      cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+      wait(rank_ == r ? "ncclSend" : "ncclRecv");
     }
     return out;
   }
 
   void broadcast(std::span<std::byte> data, int root) override {
+    use_device();
     reserve(data.size());
     if (rank_ == root)
       cuda(cudaMemcpyAsync(staging_, data.data(), data.size(), cudaMemcpyHostToDevice, stream_),
@@ -163,8 +176,12 @@ class nccl_communicator final : public communicator {
           "ncclBroadcast");
     cuda(cudaMemcpyAsync(data.data(), staging_, data.size(), cudaMemcpyDeviceToHost, stream_),
          "cudaMemcpyAsync");
-    cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    wait("ncclBroadcast");
   }
+
+  /// The longest a collective waits before the communicator is aborted.
+  [[nodiscard]] std::chrono::milliseconds timeout() const { return timeout_; }
+  void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
  private:
   int rank_ = 0, size_ = 1, device_ = 0;
@@ -173,8 +190,14 @@ class nccl_communicator final : public communicator {
   cudaStream_t stream_ = nullptr;
   void* staging_ = nullptr;
   std::size_t staging_bytes_ = 0;
+  std::chrono::milliseconds timeout_ = default_timeout();
 
   nccl_communicator() = default;
+  [[nodiscard]] static std::chrono::milliseconds default_timeout() {
+    const char* v = std::getenv("BLUEPRINT_NCCL_TIMEOUT_S");
+    const long seconds = v != nullptr ? std::strtol(v, nullptr, 10) : 0;
+    return std::chrono::seconds(seconds > 0 ? seconds : 600);
+  }
   void swap(nccl_communicator& o) noexcept {
     std::swap(rank_, o.rank_);
     std::swap(size_, o.size_);
@@ -184,11 +207,58 @@ class nccl_communicator final : public communicator {
     std::swap(stream_, o.stream_);
     std::swap(staging_, o.staging_);
     std::swap(staging_bytes_, o.staging_bytes_);
+    std::swap(timeout_, o.timeout_);
   }
   void init(const ncclUniqueId& id) {
-    cuda(cudaSetDevice(device_), "cudaSetDevice");
-    cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
-    check(ncclCommInitRank(&comm_, size_, id, rank_), "ncclCommInitRank");
+    // A constructor that throws runs no destructor: what init made is undone here.
+    try {
+      cuda(cudaSetDevice(device_), "cudaSetDevice");
+      cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+      check(ncclCommInitRank(&comm_, size_, id, rank_), "ncclCommInitRank");
+      // ncclCommInitRank may leave another device current; this rank's calls use device_.
+      cuda(cudaSetDevice(device_), "cudaSetDevice");
+    } catch (...) {
+      if (comm_) ncclCommAbort(comm_);
+      comm_ = nullptr;
+      if (stream_) cudaStreamDestroy(stream_);
+      stream_ = nullptr;
+      throw;
+    }
+  }
+  void use_device() { cuda(cudaSetDevice(device_), "cudaSetDevice"); }
+  /// Waits for the stream, polling NCCL's asynchronous error; aborts the communicator and
+  /// throws on an error or past the timeout.
+  void wait(const char* call) {
+    const auto start = std::chrono::steady_clock::now();
+    for (unsigned spins = 0;; ++spins) {
+      const cudaError_t done = cudaStreamQuery(stream_);
+      if (done == cudaSuccess) return;
+      if (done != cudaErrorNotReady) {
+        abort_communicator();
+        cuda(done, call);
+      }
+      ncclResult_t async = ncclSuccess;
+      if (ncclCommGetAsyncError(comm_, &async) == ncclSuccess && async != ncclSuccess &&
+          async != ncclInProgress) {
+        abort_communicator();
+        throw std::runtime_error(std::string(call) + " failed on rank " + std::to_string(rank_) +
+                                 ": " + ncclGetErrorString(async) +
+                                 " (communicator aborted; a peer may have died)");
+      }
+      if (std::chrono::steady_clock::now() - start > timeout_) {
+        abort_communicator();
+        throw std::runtime_error(std::string(call) + " on rank " + std::to_string(rank_) +
+                                 " did not finish within " +
+                                 std::to_string(timeout_.count() / 1000) +
+                                 " s (communicator aborted; BLUEPRINT_NCCL_TIMEOUT_S sets the "
+                                 "limit)");
+      }
+      if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+  void abort_communicator() noexcept {
+    if (comm_) ncclCommAbort(comm_);
+    comm_ = nullptr;
   }
   void reserve(std::size_t bytes) {
     bytes = std::max<std::size_t>(bytes, 64);

@@ -34,6 +34,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -42,6 +43,7 @@
 #include <blueprint/kernels/dtype.hpp>
 #include <blueprint/kernels/fill.hpp>
 #include <blueprint/kernels/fingerprint.hpp>
+#include <blueprint/kernels/float_mode.hpp>
 #include <blueprint/kernels/segment.hpp>
 
 namespace blueprint::cuda_kernels {
@@ -191,6 +193,15 @@ __device__ __forceinline__ bool contiguous_global(const kernel_segment& ks, std:
   return true;
 }
 
+/// The local element index of arena byte `byte` in segment `ks`: a shift, not a division
+/// (element sizes are 1, 2 or 4 bytes; a 64-bit division by a run-time value is a long
+/// software sequence on the GPU).
+__device__ __forceinline__ std::uint64_t local_element(const kernel_segment& ks,
+                                                       std::uint64_t byte) {
+  const unsigned shift = static_cast<unsigned>(dtype_size(ks.seg.type) >> 1);  // 1, 2, 4 -> 0, 1, 2
+  return (byte - ks.seg.arena_offset) >> shift;
+}
+
 // ---- device: values ----------------------------------------------------------------------
 
 /// The four values of Philox group `group` under random kind K: distributions.hpp's
@@ -198,9 +209,9 @@ __device__ __forceinline__ bool contiguous_global(const kernel_segment& ks, std:
 template <init_kind K>
 __device__ __forceinline__ void group_values(const init_spec& s,
                                              const blueprint::detail::truncnorm_params& tp,
-                                             std::uint64_t seed, std::uint64_t tensor_id,
+                                             const philox_schedule& key, std::uint64_t tensor_id,
                                              std::uint64_t group, float v[4]) {
-  blueprint::detail::group_values<K>(s, tp, philox_for_element_group(seed, tensor_id, group), v);
+  blueprint::detail::group_values<K>(s, tp, philox_for_element_group(key, tensor_id, group), v);
 }
 
 template <dtype D>
@@ -225,35 +236,39 @@ __device__ __forceinline__ uint4 pack(const std::uint32_t (&w)[elements_per_vect
 }
 
 /// The truncated normal's four values, out of line: erf/erfinv are long and the kind is rare
-/// in large models, so one copy serves every dtype and alignment.
+/// in large models, so one copy serves every dtype and alignment. A template (as every
+/// out-of-line function and kernel of this header): emitted only where used, and defined in
+/// several translation units of one `-rdc=true` program without "multiple definition".
+template <int = 0>
 __device__ __noinline__ float4 truncnorm_group(const init_spec& s,
                                                const blueprint::detail::truncnorm_params& tp,
-                                               std::uint64_t seed, std::uint64_t tensor_id,
+                                               const philox_schedule& key, std::uint64_t tensor_id,
                                                std::uint64_t group) {
   float v[4];
-  group_values<init_kind::truncated_normal>(s, tp, seed, tensor_id, group, v);
+  group_values<init_kind::truncated_normal>(s, tp, key, tensor_id, group, v);
   return make_float4(v[0], v[1], v[2], v[3]);
 }
 
 template <init_kind K>
 __device__ __forceinline__ void group_values_dispatch(const init_spec& s,
                                                       const blueprint::detail::truncnorm_params& tp,
-                                                      std::uint64_t seed, std::uint64_t tensor_id,
-                                                      std::uint64_t group, float v[4]) {
+                                                      const philox_schedule& key,
+                                                      std::uint64_t tensor_id, std::uint64_t group,
+                                                      float v[4]) {
   if constexpr (K == init_kind::truncated_normal) {
-    const float4 r = truncnorm_group(s, tp, seed, tensor_id, group);
+    const float4 r = truncnorm_group<>(s, tp, key, tensor_id, group);
     v[0] = r.x;
     v[1] = r.y;
     v[2] = r.z;
     v[3] = r.w;
   } else {
-    group_values<K>(s, tp, seed, tensor_id, group, v);
+    group_values<K>(s, tp, key, tensor_id, group, v);
   }
 }
 
 /// Global elements [g, g + E) of a random segment, cast to D and packed.
 template <dtype D, init_kind K>
-__device__ __forceinline__ uint4 random_vector(const init_spec& s, std::uint64_t seed,
+__device__ __forceinline__ uint4 random_vector(const init_spec& s, const philox_schedule& key,
                                                std::uint64_t tensor_id, std::uint64_t g) {
   constexpr int E = elements_per_vector<D>;
   constexpr int G = E / 4;  // whole groups when aligned
@@ -268,7 +283,7 @@ __device__ __forceinline__ uint4 random_vector(const init_spec& s, std::uint64_t
 #pragma unroll
   for (int i = 0; i <= G; ++i) {
     if (i < G || shift != 0) {
-      group_values_dispatch<K>(s, tp, seed, tensor_id, group + i, &v[4 * i]);
+      group_values_dispatch<K>(s, tp, key, tensor_id, group + i, &v[4 * i]);
     } else {
       v[4 * i] = v[4 * i + 1] = v[4 * i + 2] = v[4 * i + 3] = 0.0f;
     }
@@ -290,6 +305,7 @@ __device__ __forceinline__ uint4 random_vector(const init_spec& s, std::uint64_t
 /// The stored bits of local element k, by the reference function (sample_element + cast), out
 /// of line: index functions (arange, rotary inv_freq) and vectors that cross a row of the
 /// affine map or a segment boundary take this path, element by element.
+template <int = 0>
 __device__ __noinline__ std::uint32_t element_bits(const segment& s, std::uint64_t seed,
                                                    std::uint64_t k) {
   return expected_storage_bits(s, seed, k);
@@ -298,7 +314,7 @@ __device__ __noinline__ std::uint32_t element_bits(const segment& s, std::uint64
 /// The 16 bytes at local elements [k, k + E) of a segment that holds them all, when they can
 /// be computed as one vector (false: the caller stores them element by element).
 template <dtype D>
-__device__ __forceinline__ bool segment_vector(const kernel_segment& ks, std::uint64_t seed,
+__device__ __forceinline__ bool segment_vector(const kernel_segment& ks, const philox_schedule& key,
                                                std::uint64_t k, uint4* out) {
   constexpr int E = elements_per_vector<D>;
   if (ks.flags & flag_constant) {
@@ -309,13 +325,13 @@ __device__ __forceinline__ bool segment_vector(const kernel_segment& ks, std::ui
   if (!(ks.flags & flag_random) || !contiguous_global(ks, k, E, &g)) return false;
   switch (ks.seg.init.kind) {
     case init_kind::normal:
-      *out = random_vector<D, init_kind::normal>(ks.seg.init, seed, ks.seg.tensor_id, g);
+      *out = random_vector<D, init_kind::normal>(ks.seg.init, key, ks.seg.tensor_id, g);
       return true;
     case init_kind::uniform:
-      *out = random_vector<D, init_kind::uniform>(ks.seg.init, seed, ks.seg.tensor_id, g);
+      *out = random_vector<D, init_kind::uniform>(ks.seg.init, key, ks.seg.tensor_id, g);
       return true;
     default:
-      *out = random_vector<D, init_kind::truncated_normal>(ks.seg.init, seed, ks.seg.tensor_id, g);
+      *out = random_vector<D, init_kind::truncated_normal>(ks.seg.init, key, ks.seg.tensor_id, g);
       return true;
   }
 }
@@ -351,7 +367,7 @@ __device__ __forceinline__ void for_each_element_in(const kernel_tables& t, int 
       const std::uint64_t end = ks.byte_end < ve ? ks.byte_end : ve;
       // Elements start at multiples of `size` from the segment start; `byte` is one of them
       // (vb is 16-aligned and segment starts are size-aligned).
-      for (; byte < end; byte += size) f(i, (byte - ks.seg.arena_offset) / size, byte);
+      for (; byte < end; byte += size) f(i, local_element(ks, byte), byte);
       continue;
     }
     // Outside segment i: either a gap before the next segment or past the last.
@@ -372,7 +388,7 @@ struct fill_element {
   std::uint64_t seed;
   __device__ void operator()(int i, std::uint64_t k, std::uint64_t byte) const {
     const kernel_segment& ks = t->segments[i];
-    store_bits(arena + byte, dtype_size(ks.seg.type), element_bits(ks.seg, seed, k));
+    store_bits(arena + byte, dtype_size(ks.seg.type), element_bits<>(ks.seg, seed, k));
   }
 };
 struct ignore_byte {
@@ -415,16 +431,18 @@ __device__ __forceinline__ void for_each_vector(const kernel_tables& t, Body&& b
 
 /// Writes every segment of `t` into `arena`. Bytes outside all segments are not touched.
 /// @pre arena is 16-byte aligned (cudaMalloc: 256) and holds t.arena_bytes bytes
-static __global__ void __launch_bounds__(block_threads)
-    materialize_kernel(const kernel_tables t, std::byte* __restrict__ arena, std::uint64_t seed) {
+template <int = 0>
+__global__ void __launch_bounds__(block_threads)
+    materialize_kernel(const kernel_tables t, std::byte* __restrict__ arena, std::uint64_t seed,
+                       const philox_schedule key) {  // philox_seed_schedule(seed), by the host
   detail::for_each_vector(t, [&](std::uint64_t vb, int s) {
     if (s >= 0 && vb + vector_bytes <= t.segments[s].byte_end) {
       const kernel_segment& ks = t.segments[s];
       const std::uint64_t size = dtype_size(ks.seg.type);
-      const std::uint64_t k = (vb - ks.seg.arena_offset) / size;
+      const std::uint64_t k = detail::local_element(ks, vb);
       uint4 value;
       const bool whole = with_dtype(ks.seg.type, [&](auto tag) {
-        return detail::segment_vector<decltype(tag)::value>(ks, seed, k, &value);
+        return detail::segment_vector<decltype(tag)::value>(ks, key, k, &value);
       });
       if (whole) {
         __stcs(reinterpret_cast<uint4*>(arena + vb), value);  // streaming: written once
@@ -432,7 +450,7 @@ static __global__ void __launch_bounds__(block_threads)
 #pragma unroll 1
         for (std::uint64_t e = 0; e < vector_bytes / size; ++e)
           detail::store_bits(arena + vb + e * size, size,
-                             detail::element_bits(ks.seg, seed, k + e));
+                             detail::element_bits<>(ks.seg, seed, k + e));
       }
     } else {
       const std::uint64_t ve =
@@ -490,7 +508,8 @@ __device__ __forceinline__ std::uint64_t vector_fingerprint(const kernel_segment
 /// Adds (mod 2^64) element_fingerprint(tensor id, global index, stored bits) over every element
 /// of every non-padding segment to *result: the same sum as segment_fingerprint over the
 /// program on the CPU (integer sums, so the order does not matter).
-static __global__ void __launch_bounds__(block_threads)
+template <int = 0>
+__global__ void __launch_bounds__(block_threads)
     fingerprint_kernel(const kernel_tables t, const std::byte* __restrict__ arena,
                        unsigned long long* result) {
   std::uint64_t sum = 0;
@@ -498,7 +517,7 @@ static __global__ void __launch_bounds__(block_threads)
     if (s >= 0 && vb + vector_bytes <= t.segments[s].byte_end) {
       const kernel_segment& ks = t.segments[s];
       if (ks.seg.padding != 0) return;
-      const std::uint64_t k = (vb - ks.seg.arena_offset) / dtype_size(ks.seg.type);
+      const std::uint64_t k = detail::local_element(ks, vb);
       const uint4 value = __ldcs(reinterpret_cast<const uint4*>(arena + vb));
       // Both f8 dtypes hash alike: only the width matters here.
       sum += with_dtype(ks.seg.type, [&](auto tag) -> std::uint64_t {
@@ -526,7 +545,8 @@ static __global__ void __launch_bounds__(block_threads)
 
 /// Counts the elements of `t`'s segments whose bits are still all ones (the 0xFF poison: NaN
 /// in every dtype, a pattern no init writes) and the gap bytes still 0xFF.
-static __global__ void __launch_bounds__(block_threads)
+template <int = 0>
+__global__ void __launch_bounds__(block_threads)
     coverage_kernel(const kernel_tables t, const std::byte* __restrict__ arena,
                     coverage_counters* out) {
   unsigned long long unwritten = 0, gap = 0, first = ~0ull;
@@ -570,6 +590,33 @@ static __global__ void __launch_bounds__(block_threads)
   if (gap != 0) atomicAdd(&out->gap_poison_bytes, gap);
 }
 
+// ---- the float-mode self-test --------------------------------------------------------------
+
+/// One thread: the probe's operations on kernel arguments (nothing to fold at compile time),
+/// written as the element functions write theirs, so that the flags that would change their
+/// bits change these. @pre out is device memory
+template <int = 0>
+__global__ void float_mode_kernel(float a, float c, float tiny, float tinier,
+                                  float_mode_probe* out) {
+  float_mode_probe p;
+  p.contracted = a * a + c;
+  p.subnormal_mul = tiny * 0.5f;
+  p.subnormal_fma = __fmaf_rn(tiny, 0.5f, 0.0f);
+  p.subnormal_div = __fdiv_rn(tiny, 4.0f);
+  p.subnormal_sqrt = __fsqrt_rn(tinier);
+  *out = p;
+}
+
+/// Enqueues the probe; `out` (device memory) receives it.
+[[nodiscard]] inline cudaError_t launch_float_mode_probe(float_mode_probe* out,
+                                                         cudaStream_t stream) {
+  float a = float_mode_expected::a, c = float_mode_expected::c;
+  float tiny = float_mode_expected::tiny, tinier = float_mode_expected::tinier;
+  void* params[] = {&a, &c, &tiny, &tinier, &out};
+  return cudaLaunchKernel(reinterpret_cast<const void*>(&float_mode_kernel<>), dim3(1), dim3(1),
+                          params, 0, stream);
+}
+
 // ---- host: launches ----------------------------------------------------------------------
 
 /// Blocks per SM the materialize kernel can keep resident (at least 1).
@@ -594,7 +641,9 @@ template <class Kernel>
 }
 
 /// Enqueues `kernel(t, args...)` on `stream` over the tiles of `t`, with as many blocks as stay
-/// resident. Returns the launch error (cudaSuccess).
+/// resident. Returns this launch's own result (cudaLaunchKernel's), never an earlier error left
+/// on the thread: a caller that frees memory after a failed launch must know that nothing was
+/// enqueued, and must not free memory a kernel that did start is writing.
 /// @pre the current device is `device`; `t` and the pointers in `args` are device memory
 template <class... Params, class... Args>
 [[nodiscard]] inline cudaError_t launch_over_tiles(void (*kernel)(kernel_tables, Params...),
@@ -604,29 +653,38 @@ template <class... Params, class... Args>
   cudaError_t error = cudaSuccess;
   const int resident = resident_blocks(kernel, device, &error);
   if (error != cudaSuccess) return error;
-  kernel<<<grid_for(tile_count(t), resident), block_threads, 0, stream>>>(t, args...);
-  return cudaGetLastError();
+  kernel_tables tables = t;
+  std::tuple<Params...> values{args...};
+  return std::apply(
+      [&](auto&... v) {
+        void* params[] = {static_cast<void*>(&tables), static_cast<void*>(&v)...};
+        return cudaLaunchKernel(reinterpret_cast<const void*>(kernel),
+                                dim3(grid_for(tile_count(t), resident)), dim3(block_threads),
+                                params, 0, stream);
+      },
+      values);
 }
 
 /// Enqueues the materialize kernel on `stream`.
 [[nodiscard]] inline cudaError_t launch_materialize(const kernel_tables& t, std::byte* arena,
                                                     std::uint64_t seed, int device,
                                                     cudaStream_t stream) {
-  return launch_over_tiles(materialize_kernel, t, device, stream, arena, seed);
+  return launch_over_tiles(materialize_kernel<>, t, device, stream, arena, seed,
+                           philox_seed_schedule(seed));
 }
 
 /// Enqueues the fingerprint kernel; *result (device memory) must be zeroed before.
 [[nodiscard]] inline cudaError_t launch_fingerprint(const kernel_tables& t, const std::byte* arena,
                                                     unsigned long long* result, int device,
                                                     cudaStream_t stream) {
-  return launch_over_tiles(fingerprint_kernel, t, device, stream, arena, result);
+  return launch_over_tiles(fingerprint_kernel<>, t, device, stream, arena, result);
 }
 
 /// Enqueues the coverage check; *out (device memory) must hold {0, ~0, 0} before.
 [[nodiscard]] inline cudaError_t launch_coverage(const kernel_tables& t, const std::byte* arena,
                                                  coverage_counters* out, int device,
                                                  cudaStream_t stream) {
-  return launch_over_tiles(coverage_kernel, t, device, stream, arena, out);
+  return launch_over_tiles(coverage_kernel<>, t, device, stream, arena, out);
 }
 
 }  // namespace blueprint::cuda_kernels

@@ -26,7 +26,8 @@ inline constexpr unsigned scatter_block_threads = 256;
 
 /// Writes every piece of one transfer. @pre pieces and staging are device memory; pieces
 /// sorted by first_tile, first_tile[0] == 0; `tiles` = the last piece's first_tile + tiles()
-static __global__ void __launch_bounds__(scatter_block_threads)
+template <int = 0>  // a template: emitted only where launched, no duplicate under -rdc=true
+__global__ void __launch_bounds__(scatter_block_threads)
     scatter_kernel(const scatter_piece* __restrict__ pieces, std::uint32_t count,
                    std::uint64_t tiles, const unsigned char* __restrict__ staging,
                    std::byte* __restrict__ arena) {
@@ -40,7 +41,8 @@ static __global__ void __launch_bounds__(scatter_block_threads)
   }
 }
 
-/// Enqueues the scatter of one transfer on `stream`. Returns the launch error (cudaSuccess).
+/// Enqueues the scatter of one transfer on `stream`. Returns this launch's own result
+/// (cudaLaunchKernel's), never an earlier error left on the thread.
 [[nodiscard]] inline cudaError_t launch_scatter(const scatter_piece* pieces, std::uint32_t count,
                                                 std::uint64_t tiles, const unsigned char* staging,
                                                 std::byte* arena, int device, cudaStream_t stream) {
@@ -52,8 +54,9 @@ static __global__ void __launch_bounds__(scatter_block_threads)
   // for a copy that the host-to-device link limits.
   const std::uint64_t cap = static_cast<std::uint64_t>(sms > 0 ? sms : 1) * 4;
   const unsigned grid = static_cast<unsigned>(tiles < cap ? tiles : cap);
-  scatter_kernel<<<grid, scatter_block_threads, 0, stream>>>(pieces, count, tiles, staging, arena);
-  return cudaGetLastError();
+  void* params[] = {&pieces, &count, &tiles, &staging, &arena};
+  return cudaLaunchKernel(reinterpret_cast<const void*>(&scatter_kernel<>), dim3(grid),
+                          dim3(scatter_block_threads), params, 0, stream);
 }
 
 }  // namespace blueprint::cuda_kernels
