@@ -2,6 +2,7 @@
 // CPU materializer is from being bound by memory bandwidth.
 #include <benchmark/benchmark.h>
 
+#include <blueprint/kernels/fill.hpp>
 #include <blueprint/kernels/kernels.hpp>
 #include <cstdint>
 #include <cstring>
@@ -32,6 +33,37 @@ void BM_sample_normal(benchmark::State& s) {
 }
 void BM_sample_truncated_normal(benchmark::State& s) {
   sample(s, bp::init::truncated_normal(0, 0.02f, -0.04f, 0.04f));
+}
+void BM_sample_normal_v2(benchmark::State& s) {
+  sample(s, {bp::init_kind::normal_icdf, 0, 0.02f});
+}
+
+/// The CPU materializer's fill loop (fill_segment_range: the widest x86 path this CPU has,
+/// BLUEPRINT_FILL_ISA=0|1 to force another) over one bf16 tensor of 2^20 elements, one thread:
+/// normal samples per second per core, init stream v1 against v2.
+void fill(benchmark::State& state, bp::init_kind kind) {
+  bp::segment seg{};
+  seg.count = seg.run = seg.stride = kElems;
+  seg.tensor_id = 5678;
+  seg.init = {kind, 0, 0.02f};
+  seg.type = bp::dtype::bf16;
+  std::vector<std::byte> out(seg.bytes());
+  for (auto _ : state) {
+    bp::fill_segment_range(seg, 1234, 0, kElems, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * kElems);
+  state.SetBytesProcessed(state.iterations() * seg.bytes());
+}
+void BM_fill_normal_v1_bf16(benchmark::State& s) {
+  fill(s, bp::init_kind::normal);
+}
+void BM_fill_normal_v2_bf16(benchmark::State& s) {
+  fill(s, bp::init_kind::normal_icdf);
+}
+void BM_fill_uniform_bf16(benchmark::State& s) {
+  fill(s, bp::init_kind::uniform);
 }
 
 template <bp::dtype D>
@@ -76,6 +108,10 @@ void BM_memcpy(benchmark::State& state) {
 BENCHMARK(BM_sample_uniform);
 BENCHMARK(BM_sample_normal);
 BENCHMARK(BM_sample_truncated_normal);
+BENCHMARK(BM_sample_normal_v2);
+BENCHMARK(BM_fill_normal_v1_bf16);
+BENCHMARK(BM_fill_normal_v2_bf16);
+BENCHMARK(BM_fill_uniform_bf16);
 BENCHMARK(BM_cast<bp::dtype::bf16>);
 BENCHMARK(BM_cast<bp::dtype::f16>);
 BENCHMARK(BM_cast<bp::dtype::f8_e4m3fn>);

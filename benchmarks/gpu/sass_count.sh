@@ -34,5 +34,6 @@ nvcc -std=c++20 -O3 --fmad=false -Xcompiler=-ffp-contract=off -cubin -arch="sm_$
   END {
     per["normal_bf16_vector"] = 8; per["uniform_bf16_vector"] = 8; per["philox_block"] = 4
     per["box_muller_group"] = 4; per["segment_vector_bf16"] = 8
+    per["normal_v2_bf16_vector"] = 8; per["icdf_group"] = 4
     for (n in count) printf "%-22s %5d SASS instructions, %6.1f per element\n", n, count[n], count[n] / per[n]
   }' | sort

@@ -9,22 +9,41 @@ using namespace blueprint;
 using namespace blueprint::cuda_kernels;
 
 /// One 16-byte vector of 8 bf16 normals at global element g (g % 4 unknown: both paths).
-__global__ void normal_bf16_vector(init_spec s, const philox_schedule key, std::uint64_t id,
+__global__ void normal_bf16_vector(init_spec s, std::uint64_t seed, std::uint64_t id,
                                    std::uint64_t g, uint4* out) {
+  const philox_schedule key = philox_seed_schedule(seed);  // as materialize_kernel does
   out[threadIdx.x] = cuda_kernels::detail::random_vector<dtype::bf16, init_kind::normal>(
       s, key, id, g + 8 * threadIdx.x);
 }
 
+/// The same for init stream v2's normal values (inverse CDF, no pairs).
+__global__ void normal_v2_bf16_vector(init_spec s, std::uint64_t seed, std::uint64_t id,
+                                      std::uint64_t g, uint4* out) {
+  const philox_schedule key = philox_seed_schedule(seed);
+  out[threadIdx.x] = cuda_kernels::detail::random_vector<dtype::bf16, init_kind::normal_icdf>(
+      s, key, id, g + 8 * threadIdx.x);
+}
+
+/// Four v2 normals from one Philox block's words (the math after the generator).
+__global__ void icdf_group(init_spec s, uint4 words, float4* out) {
+  const philox_result x{{words.x ^ threadIdx.x, words.y, words.z, words.w}};
+  float v[4];
+  blueprint::detail::group_values<init_kind::normal_icdf>(s, {}, x, v);
+  out[threadIdx.x] = make_float4(v[0], v[1], v[2], v[3]);
+}
+
 /// The same for uniform values.
-__global__ void uniform_bf16_vector(init_spec s, const philox_schedule key, std::uint64_t id,
+__global__ void uniform_bf16_vector(init_spec s, std::uint64_t seed, std::uint64_t id,
                                     std::uint64_t g, uint4* out) {
+  const philox_schedule key = philox_seed_schedule(seed);
   out[threadIdx.x] = cuda_kernels::detail::random_vector<dtype::bf16, init_kind::uniform>(
       s, key, id, g + 8 * threadIdx.x);
 }
 
 /// One Philox4x32-10 block (4 words).
-__global__ void philox_block(const philox_schedule key, std::uint64_t id, std::uint64_t group,
+__global__ void philox_block(std::uint64_t seed, std::uint64_t id, std::uint64_t group,
                              uint4* out) {
+  const philox_schedule key = philox_seed_schedule(seed);  // as materialize_kernel does
   const philox_result x = philox_for_element_group(key, id, group + threadIdx.x);
   out[threadIdx.x] = make_uint4(x.v[0], x.v[1], x.v[2], x.v[3]);
 }

@@ -87,6 +87,7 @@ struct layout_args {
   std::string dtype;
   bool norms_f32 = false;
   std::string init = "declared";
+  std::string init_stream = "v1";
   std::uint64_t alignment = 256;
 
   /// @param dtype_default the subcommand's default ("auto" allowed where `allow_auto`)

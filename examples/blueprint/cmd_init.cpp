@@ -182,6 +182,7 @@ int run_init(const init_args& args, bool sharded) {
     j["bytes"] = model.bytes();
     j["dtype"] = dtype_name(type);
     j["init_scheme"] = init_scheme_name(args.shape.options().scheme);
+    j["init_stream"] = init_stream_name(args.shape.options().stream);
     j["seed"] = seed_of(options.source);
     j["threads"] = model.threads();
     j["alloc_seconds"] = model.alloc_seconds();

@@ -42,6 +42,7 @@ int run_inspect(const std::string& model, const layout_args& shape, bool json) {
     j["alignment"] = options.alignment;
     j["dtype"] = dtype_name(policy.default_type);
     j["init_scheme"] = init_scheme_name(options.scheme);
+    j["init_stream"] = init_stream_name(options.stream);
     j["tensors"] = nlohmann::json::array();
     for (const placed_tensor& t : layout.tensors())
       j["tensors"].push_back(

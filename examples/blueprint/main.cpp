@@ -78,6 +78,10 @@ void layout_args::add_to(CLI::App& app, std::string dtype_default, bool allow_au
   app.add_flag("--norms-f32", norms_f32, "keep norm weights and biases in f32");
   app.add_option("--init", init, "init scheme: declared (alias hf) or pytorch")
       ->capture_default_str();
+  app.add_option("--init-stream", init_stream,
+                 "how normal values are drawn: v1 (Box-Muller, the default) or v2 (inverse CDF, "
+                 "cheaper; docs/MATERIALIZE.md)")
+      ->capture_default_str();
   app.add_option("--alignment", alignment, "tensor alignment in the arena, bytes (power of two)")
       ->transform(count_at_most(UINT64_MAX))
       ->capture_default_str();
@@ -93,7 +97,9 @@ dtype_policy layout_args::policy() const {
 }
 
 layout_options layout_args::options() const {
-  return {.alignment = checked_alignment(alignment), .scheme = parse_init_scheme(init)};
+  return {.alignment = checked_alignment(alignment),
+          .scheme = parse_init_scheme(init),
+          .stream = parse_init_stream(init_stream)};
 }
 
 void plan_args::add_to(CLI::App& app) {

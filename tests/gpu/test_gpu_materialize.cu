@@ -138,6 +138,8 @@ constexpr affine_shape shapes[] = {
 constexpr init_spec inits[] = {
     init::normal(0.1f, 0.02f),
     init::normal(-1.0f, 3.0f),
+    {init_kind::normal_icdf, 0.1f, 0.02f},  // init stream v2
+    {init_kind::normal_icdf, -1.0f, 3.0f},
     init::uniform(-0.5f, 0.25f),
     init::truncated_normal(0.0f, 1.0f, -2.0f, 2.0f),
     init::truncated_normal(0.3f, 0.5f, -0.1f, 0.9f),
@@ -182,8 +184,8 @@ program synthetic_program() {
 /// The whole model, against the CPU materializer itself (materialize(layout, cpu{})).
 template <class M>
 void check_model(const M& model, const dtype_policy& policy, const std::string& what,
-                 std::uint64_t seed = 7) {
-  const auto l = dynamic_layout_of(model, policy);
+                 std::uint64_t seed = 7, init_stream stream = init_stream::v1) {
+  const auto l = dynamic_layout_of(model, policy, {.stream = stream});
   const materialized_model cpu_model = materialize(l, cpu{}, {.source = init{.seed = seed}});
   const std::span<const std::byte> a = cpu_model.arena();
   const std::vector<std::byte> cpu_bytes(a.begin(), a.end());
@@ -213,6 +215,13 @@ GPU_TEST("tiny models in every dtype give the CPU's bytes and fingerprint") {
     check_model(models::tiny_qwen2, policy, "tiny-qwen2 " + d);
   }
   check_model(models::tiny_llama, dtype_policy::bf16().norms_in_f32(), "tiny-llama bf16+f32 norms");
+}
+
+GPU_TEST("init stream v2: tiny models and gpt2 bf16 give the CPU's bytes and fingerprint") {
+  for (dtype t : all_dtypes)
+    check_model(models::tiny_llama, dtype_policy::uniform(t),
+                "tiny-llama v2 " + std::string(dtype_name(t)), 7, init_stream::v2);
+  check_model(models::gpt2, dtype_policy::bf16(), "gpt2 bf16 v2", 3, init_stream::v2);
 }
 
 GPU_TEST("gpt2 (124M) in f32 and bf16 gives the CPU's bytes and fingerprint") {

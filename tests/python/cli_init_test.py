@@ -72,6 +72,17 @@ def main():
     check(init_json(blueprint, "--seed", "1234", "--dtype", "f32")["fingerprint"] != fp,
           "dtype changes the fingerprint")
 
+    # Init stream v2 (--init-stream): other normal values, the same for any thread count (any
+    # mesh: tests/unit/test_init_stream.cpp), echoed in the JSON.
+    v2 = init_json(blueprint, "--seed", "1234", "--init-stream", "v2")
+    check(v2.get("init_stream") == "v2" and report.get("init_stream") == "v1",
+          "init_stream echoed (v1 the default)")
+    check(v2["fingerprint"] != fp, "init stream v2 changes the normal values")
+    check(init_json(blueprint, "--seed", "1234", "--init-stream", "v2", "--threads", "3")
+          ["fingerprint"] == v2["fingerprint"], "v2 does not depend on the thread count")
+    bad = run([blueprint, "init", "tiny-llama", "--init-stream", "v9"])
+    check(bad.returncode != 0 and "v9" in bad.stderr, "an unknown init stream is named")
+
     r = run([example, "1234"])
     check(r.returncode == 0, f"example failed: {r.stderr}")
     m = re.search(r"fingerprint ([0-9a-f]{16})", r.stdout)

@@ -17,15 +17,12 @@
 #include <blueprint/runtime/materialize.hpp>
 #include <blueprint/runtime/registry.hpp>
 
+#include "../support/stored_bits.hpp"
+
 namespace {
 
 using namespace blueprint;
-
-std::uint32_t stored_bits(dtype t, const std::byte* base, std::uint64_t k) {
-  std::uint32_t bits = 0;
-  std::memcpy(&bits, base + k * dtype_size(t), dtype_size(t));  // little-endian host
-  return bits;
-}
+using test::stored_bits;
 
 std::vector<std::byte> bytes_of(const materialized_model& m) {
   return {m.arena().begin(), m.arena().end()};
@@ -433,6 +430,7 @@ TEST_CASE("Every fill path agrees with sample_element at group edges and odd len
           "[materialize][fill]") {
   // Ranges that start and end at every lane, through each init kind, for every dtype.
   const init_spec specs[] = {init::normal(0.5f, 2.0f),
+                             {init_kind::normal_icdf, 0.5f, 2.0f},  // init stream v2
                              init::uniform(-3, 1),
                              init::truncated_normal(0, 1, -2, 2),
                              init::constant(0.25f),

@@ -38,6 +38,13 @@ enum class init_scheme : std::uint8_t {
   return s == init_scheme::pytorch ? "pytorch" : "declared";
 }
 
+/// "v1" | "v2" (init.hpp, init_stream). @throws std::invalid_argument naming the text
+[[nodiscard]] inline init_stream parse_init_stream(std::string_view text) {
+  if (text == "v1") return init_stream::v1;
+  if (text == "v2") return init_stream::v2;
+  throw std::invalid_argument("init stream '" + std::string(text) + "': expected v1 or v2");
+}
+
 /// PyTorch's default init for a tensor of this kind.
 [[nodiscard]] constexpr init_spec pytorch_default_init(const tensor_spec& t) {
   switch (t.kind) {
@@ -58,10 +65,8 @@ enum class init_scheme : std::uint8_t {
   return t.init;
 }
 
-/// The concrete init of `t` (schemes resolved with its fans).
-/// @post is_concrete(result.kind)
-[[nodiscard]] constexpr init_spec resolve_init(const tensor_spec& t,
-                                               init_scheme scheme = init_scheme::declared) {
+/// The init of `t` with its scheme resolved with its fans.
+[[nodiscard]] constexpr init_spec resolve_scheme(const tensor_spec& t, init_scheme scheme) {
   const init_spec s = scheme == init_scheme::pytorch ? pytorch_default_init(t) : t.init;
   const double fan_in = static_cast<double>(t.fan_in != 0 ? t.fan_in : 1);
   const double fan_out = static_cast<double>(t.fan_out != 0 ? t.fan_out : 1);
@@ -89,6 +94,17 @@ enum class init_scheme : std::uint8_t {
     default:
       return s;
   }
+}
+
+/// The concrete init of `t` (schemes resolved with its fans), its normal values drawn by
+/// `stream` (init_stream::v2: normal becomes normal_icdf, same mean and std).
+/// @post is_concrete(result.kind)
+[[nodiscard]] constexpr init_spec resolve_init(const tensor_spec& t,
+                                               init_scheme scheme = init_scheme::declared,
+                                               init_stream stream = init_stream::v1) {
+  init_spec s = resolve_scheme(t, scheme);
+  if (stream == init_stream::v2 && s.kind == init_kind::normal) s.kind = init_kind::normal_icdf;
+  return s;
 }
 
 }  // namespace blueprint

@@ -30,6 +30,7 @@ namespace blueprint {
 struct layout_options {
   std::uint64_t alignment = 256;  // bytes; a power of two, 16 to 2^30
   init_scheme scheme = init_scheme::declared;
+  init_stream stream = init_stream::v1;  // how normal values are drawn (init.hpp)
 };
 
 /// `alignment` as layout_options takes it. @throws std::invalid_argument naming the value
@@ -77,7 +78,7 @@ constexpr std::uint64_t place_tensors(std::span<const tensor_spec> tensors,
     p.type = policy.resolve(tensors[i]);
     p.bytes = tensors[i].numel * dtype_size(p.type);
     p.offset = align_up(offset, options.alignment);
-    p.init = resolve_init(tensors[i], options.scheme);
+    p.init = resolve_init(tensors[i], options.scheme, options.stream);
     offset = p.offset + p.bytes;
   }
   return align_up(offset, options.alignment);

@@ -18,6 +18,12 @@
 //                      w = fma(u, w_hi - w_lo, w_lo) clamped into (-1, 1);
 //                      value = fma(std * sqrt 2, erfinv(w), mean) clamped into [lo, hi].
 //                      Same construction as torch.nn.init.trunc_normal_.
+//   normal_icdf(mean, std)  init stream v2 (init.hpp): each lane's own word x, no pairing.
+//                      n = (x >> 8) & (2^23 - 1), u = (2n + 1) 2^-25 in (0, 1/2) (exact in
+//                      float); q = the piecewise cubic of normal_icdf_table.hpp at u (segment:
+//                      u's exponent and top 3 mantissa bits; t: its next 20 bits), within
+//                      3.5e-7 of -Phi^-1(u) (relative, absolute below 1); z = q if bit 31 of x
+//                      is set, else -q; value = fma(std, z, mean). |z| <= 5.42 (u >= 2^-25).
 //   zeros, ones, constant(a)   the constant.
 //   rotary_inv_freq(theta, dim)  1 / theta^(2i / dim), in float32 steps as torch computes it.
 //   arange(a, b)       fma(float(i), b, a) (float(i) exact below 2^24).
@@ -31,6 +37,7 @@
 #include "config.hpp"
 #include "init.hpp"
 #include "math.hpp"
+#include "normal_icdf_table.hpp"
 #include "philox.hpp"
 
 namespace blueprint {
@@ -100,6 +107,45 @@ BLUEPRINT_HD BLUEPRINT_INLINE constexpr void box_muller_angle(std::uint32_t odd,
   return det_fma(s.b, radius * trig, s.a);
 }
 
+/// The cubics of init stream v2's inverse CDF, one row per segment (normal_icdf_table.hpp),
+/// as host data and, in CUDA builds, as device data (a kernel cannot read a host constexpr
+/// array at a run-time index).
+struct alignas(16) icdf_cubic {
+  float c[4];
+};
+inline constexpr icdf_cubic normal_icdf_cubics[192] = {BLUEPRINT_NORMAL_ICDF_COEFFICIENTS};
+#if defined(__CUDACC__)
+// static: nvcc allows an inline __device__ variable only under -rdc=true; 3 KiB per unit.
+static __device__ constexpr icdf_cubic normal_icdf_cubics_device[192] = {
+    BLUEPRINT_NORMAL_ICDF_COEFFICIENTS};
+#endif
+
+/// -Phi^-1(u) for u = (2n + 1) 2^-25, n < 2^23: the segment's cubic at t (three fmas).
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf_magnitude(std::uint32_t n) {
+  const float u = static_cast<float>(2 * n + 1) * 0x1p-25f;  // exact: 2n + 1 < 2^24
+  const std::uint32_t bits = float_as_bits(u);
+  const std::uint32_t segment = ((bits >> 23) - (127 - 25)) * 8 + ((bits >> 20) & 7u);
+  const float t = static_cast<float>(bits & 0xFFFFFu) * 0x1p-20f;  // exact
+#if BLUEPRINT_ON_DEVICE
+  const icdf_cubic k = normal_icdf_cubics_device[segment];
+#else
+  const icdf_cubic& k = normal_icdf_cubics[segment];
+#endif
+  return det_fma(det_fma(det_fma(k.c[3], t, k.c[2]), t, k.c[1]), t, k.c[0]);
+}
+
+/// A standard normal value of init stream v2 from one random word.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf_standard(std::uint32_t x) {
+  const float q = normal_icdf_magnitude((x >> 8) & 0x7FFFFFu);
+  return bits_as_float(float_as_bits(q) ^ ((~x) & 0x80000000u));  // bit 31 clear: -q
+}
+
+/// normal(mean, std) by init stream v2.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf_value(const init_spec& s,
+                                                                              std::uint32_t x) {
+  return det_fma(s.b, normal_icdf_standard(x), s.a);
+}
+
 /// Per-spec constants of the truncated normal (computed once per group).
 struct truncnorm_params {
   float w_lo, w_span, scale;
@@ -142,6 +188,8 @@ BLUEPRINT_HD BLUEPRINT_INLINE constexpr void group_values(const init_spec& s,
     }
   } else if constexpr (K == init_kind::uniform) {
     for (int l = 0; l < 4; ++l) v[l] = uniform_value(s, x.v[l]);
+  } else if constexpr (K == init_kind::normal_icdf) {
+    for (int l = 0; l < 4; ++l) v[l] = normal_icdf_value(s, x.v[l]);
   } else {
     static_assert(K == init_kind::truncated_normal, "group_values: random kinds only");
     for (int l = 0; l < 4; ++l) v[l] = truncnorm_value(s, tp, x.v[l]);
@@ -206,7 +254,8 @@ BLUEPRINT_HD BLUEPRINT_INLINE constexpr void group_values(const init_spec& s,
 }
 
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr bool is_random(init_kind k) {
-  return k == init_kind::uniform || k == init_kind::normal || k == init_kind::truncated_normal;
+  return k == init_kind::uniform || k == init_kind::normal || k == init_kind::truncated_normal ||
+         k == init_kind::normal_icdf;
 }
 
 }  // namespace detail
@@ -227,6 +276,9 @@ BLUEPRINT_HD constexpr void sample_group(const init_spec& spec, std::uint64_t se
       return;
     case init_kind::normal:
       detail::group_values<init_kind::normal>(spec, {}, x, out);
+      return;
+    case init_kind::normal_icdf:
+      detail::group_values<init_kind::normal_icdf>(spec, {}, x, out);
       return;
     default:
       detail::group_values<init_kind::truncated_normal>(spec, detail::truncnorm_setup(spec), x,

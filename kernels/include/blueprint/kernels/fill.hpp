@@ -151,6 +151,11 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups(const init_spec& s, std::uint64_t
     } else if constexpr (K == init_kind::uniform) {
       for (int l = 0; l < 4; ++l)
         for (std::uint64_t j = 0; j < nb; ++j) v[l][j] = uniform_value(s, x[l][j]);
+    } else if constexpr (K == init_kind::normal_icdf) {
+      // (Explicit VGATHERDPS was slower here than g++'s own code for the table lookups: 403
+      // against 478 M values/s on an AMD EPYC with AVX-512; docs/PERFORMANCE.md.)
+      for (int l = 0; l < 4; ++l)
+        for (std::uint64_t j = 0; j < nb; ++j) v[l][j] = normal_icdf_value(s, x[l][j]);
     } else {
       static_assert(K == init_kind::truncated_normal, "fill_groups: random kinds only");
       const truncnorm_params p = truncnorm_setup(s);
@@ -243,6 +248,12 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_typed(const segment& seg, std::uint64_t 
       for_each_contiguous(
           seg, k_begin, k_end, [&](std::uint64_t g, std::uint64_t k, std::uint64_t n) {
             fill_contiguous_random<D, init_kind::uniform>(s, seed, id, g, n, out + k);
+          });
+      return;
+    case init_kind::normal_icdf:
+      for_each_contiguous(
+          seg, k_begin, k_end, [&](std::uint64_t g, std::uint64_t k, std::uint64_t n) {
+            fill_contiguous_random<D, init_kind::normal_icdf>(s, seed, id, g, n, out + k);
           });
       return;
     case init_kind::truncated_normal:

@@ -35,7 +35,19 @@ enum class init_kind : std::uint8_t {
   xavier_normal,    // a = gain
   fan_in_uniform,   // U(-1/sqrt(fan_in), 1/sqrt(fan_in)): torch's default Linear bias
   skip,             // allocate only; the bytes are filled by a checkpoint load
+  normal_icdf,      // N(mean = a, std = b) by init stream v2 (inverse CDF of a 24-bit uniform)
 };
+
+/// Which definition turns random bits into normal values (docs/MATERIALIZE.md, "Init streams").
+/// v1 (the default, bit-stable): Box-Muller over lane pairs of a Philox group. v2 (opt-in): each
+/// lane's own word through a piecewise-cubic inverse CDF — a fraction of v1's arithmetic, every
+/// promise kept (any mesh, CPU = GPU, keyed by name), tails truncated at 5.42 sigma (v1: 5.77).
+/// Uniform and truncated normal inits are the same in both.
+enum class init_stream : std::uint8_t { v1, v2 };
+
+[[nodiscard]] constexpr std::string_view init_stream_name(init_stream s) {
+  return s == init_stream::v2 ? "v2" : "v1";
+}
 
 struct init_spec {
   init_kind kind = init_kind::zeros;
@@ -142,6 +154,8 @@ struct init {
       return "fan_in_uniform";
     case init_kind::skip:
       return "skip";
+    case init_kind::normal_icdf:
+      return "normal_icdf";
   }
   return "?";
 }
@@ -155,6 +169,7 @@ struct init {
     case init_kind::uniform:
       return {"low", "high", "", ""};
     case init_kind::normal:
+    case init_kind::normal_icdf:
       return {"mean", "std", "", ""};
     case init_kind::truncated_normal:
       return {"mean", "std", "low", "high"};
@@ -182,7 +197,8 @@ struct init {
   return k == init_kind::zeros || k == init_kind::ones || k == init_kind::constant ||
          k == init_kind::uniform || k == init_kind::normal || k == init_kind::truncated_normal ||
          k == init_kind::rotary_inv_freq || k == init_kind::rotary_inv_freq_llama3 ||
-         k == init_kind::rotary_inv_freq_yarn || k == init_kind::arange || k == init_kind::skip;
+         k == init_kind::rotary_inv_freq_yarn || k == init_kind::arange || k == init_kind::skip ||
+         k == init_kind::normal_icdf;
 }
 
 }  // namespace blueprint

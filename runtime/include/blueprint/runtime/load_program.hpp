@@ -287,7 +287,8 @@ template <class Layout>
   if (seg.padding == 0 && seg.tensor_index < tensors.size()) {
     init_spec init = tensors[seg.tensor_index].init;
     if (init.kind == init_kind::skip)
-      init = resolve_init(tensors[seg.tensor_index].spec, layout.options.scheme);
+      init = resolve_init(tensors[seg.tensor_index].spec, layout.options.scheme,
+                          layout.options.stream);
     seg.init = init;
   }
   return seg;

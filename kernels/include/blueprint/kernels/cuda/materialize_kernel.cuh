@@ -239,13 +239,17 @@ __device__ __forceinline__ uint4 pack(const std::uint32_t (&w)[elements_per_vect
 /// in large models, so one copy serves every dtype and alignment. A template (as every
 /// out-of-line function and kernel of this header): emitted only where used, and defined in
 /// several translation units of one `-rdc=true` program without "multiple definition".
+/// It takes the seed, not the schedule: a reference to the schedule in an out-of-line call
+/// would copy the kernel's parameter to local memory (spills); the schedule's first round keys
+/// are the seed's two words.
 template <int = 0>
 __device__ __noinline__ float4 truncnorm_group(const init_spec& s,
                                                const blueprint::detail::truncnorm_params& tp,
-                                               const philox_schedule& key, std::uint64_t tensor_id,
+                                               std::uint64_t seed, std::uint64_t tensor_id,
                                                std::uint64_t group) {
   float v[4];
-  group_values<init_kind::truncated_normal>(s, tp, key, tensor_id, group, v);
+  blueprint::detail::group_values<init_kind::truncated_normal>(
+      s, tp, philox_for_element_group(seed, tensor_id, group), v);
   return make_float4(v[0], v[1], v[2], v[3]);
 }
 
@@ -256,7 +260,8 @@ __device__ __forceinline__ void group_values_dispatch(const init_spec& s,
                                                       std::uint64_t tensor_id, std::uint64_t group,
                                                       float v[4]) {
   if constexpr (K == init_kind::truncated_normal) {
-    const float4 r = truncnorm_group<>(s, tp, key, tensor_id, group);
+    const std::uint64_t seed = key.k0[0] | (std::uint64_t{key.k1[0]} << 32);
+    const float4 r = truncnorm_group<>(s, tp, seed, tensor_id, group);
     v[0] = r.x;
     v[1] = r.y;
     v[2] = r.z;
@@ -329,6 +334,9 @@ __device__ __forceinline__ bool segment_vector(const kernel_segment& ks, const p
       return true;
     case init_kind::uniform:
       *out = random_vector<D, init_kind::uniform>(ks.seg.init, key, ks.seg.tensor_id, g);
+      return true;
+    case init_kind::normal_icdf:
+      *out = random_vector<D, init_kind::normal_icdf>(ks.seg.init, key, ks.seg.tensor_id, g);
       return true;
     default:
       *out = random_vector<D, init_kind::truncated_normal>(ks.seg.init, key, ks.seg.tensor_id, g);
@@ -433,8 +441,8 @@ __device__ __forceinline__ void for_each_vector(const kernel_tables& t, Body&& b
 /// @pre arena is 16-byte aligned (cudaMalloc: 256) and holds t.arena_bytes bytes
 template <int = 0>
 __global__ void __launch_bounds__(block_threads)
-    materialize_kernel(const kernel_tables t, std::byte* __restrict__ arena, std::uint64_t seed,
-                       const philox_schedule key) {  // philox_seed_schedule(seed), by the host
+    materialize_kernel(const kernel_tables t, std::byte* __restrict__ arena, std::uint64_t seed) {
+  const philox_schedule key = philox_seed_schedule(seed);
   detail::for_each_vector(t, [&](std::uint64_t vb, int s) {
     if (s >= 0 && vb + vector_bytes <= t.segments[s].byte_end) {
       const kernel_segment& ks = t.segments[s];
@@ -669,8 +677,7 @@ template <class... Params, class... Args>
 [[nodiscard]] inline cudaError_t launch_materialize(const kernel_tables& t, std::byte* arena,
                                                     std::uint64_t seed, int device,
                                                     cudaStream_t stream) {
-  return launch_over_tiles(materialize_kernel<>, t, device, stream, arena, seed,
-                           philox_seed_schedule(seed));
+  return launch_over_tiles(materialize_kernel<>, t, device, stream, arena, seed);
 }
 
 /// Enqueues the fingerprint kernel; *result (device memory) must be zeroed before.
