@@ -209,3 +209,26 @@ GPU_TEST("a device model saves a checkpoint that the CPU loads back bit for bit"
 int main(int argc, char** argv) {
   return gpu_check::run_all(argc, argv);
 }
+
+GPU_TEST("an arena pointer that is not 16-byte aligned is refused before any device work") {
+  const fs::path dir = scratch("aligned");
+  const dynamic_layout l = dynamic_layout_of(models::tiny_llama, dtype_policy::bf16());
+  (void)save(materialize(l, cpu{}, {.source = init{.seed = 3}}), dir.string());
+  const program prog = program_of(l);
+  detail::device_buffer buffer(0, prog.arena_bytes + 16);
+  std::byte* misaligned = buffer.get() + 8;
+  const checkpoint_files files = open_checkpoint(dir.string());
+  const checkpoint source{.path = dir.string()};
+  GPU_CHECK_THROWS_WITH(load_device_arena(l, prog, misaligned, 0, nullptr, files,
+                                          match_checkpoint(l, files, source), source),
+                        "not 16-byte aligned");
+  // The kernel launchers refuse it too, and enqueue nothing.
+  const detail::device_table table = [&] {
+    detail::device_table t;
+    t.plan(prog, 0);
+    return t;
+  }();
+  GPU_CHECK(cuda_kernels::launch_materialize(table.tables, misaligned, 1, 0, nullptr) ==
+            cudaErrorMisalignedAddress);
+  GPU_CHECK(cudaGetLastError() == cudaSuccess);
+}

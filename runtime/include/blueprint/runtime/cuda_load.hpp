@@ -79,6 +79,10 @@ load_report load_device_arena(const L& layout, const program& prog, std::byte* a
                               cudaStream_t stream, const checkpoint_files& ckpt, load_match match,
                               const checkpoint& options, const device_load_tuning& tuning = {}) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (!cuda_kernels::vector_aligned(arena))
+    throw std::invalid_argument(
+        "load_device_arena: the arena pointer is not 16-byte aligned (the load's kernels write "
+        "16-byte vectors; cudaMalloc's pointers are)");
   detail::prepared_load work = detail::prepare_load(layout, prog, ckpt, match);
   detail::cuda_device_scope scope(device);
   detail::check_float_mode(device);

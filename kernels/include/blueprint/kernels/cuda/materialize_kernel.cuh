@@ -673,10 +673,17 @@ template <class... Params, class... Args>
       values);
 }
 
+/// True when `p` is 16-byte aligned: the kernels store (and read) whole 16-byte vectors, and a
+/// misaligned vector access faults. cudaMalloc gives 256; a caller's own pointer may not.
+[[nodiscard]] inline bool vector_aligned(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) % vector_bytes == 0;
+}
+
 /// Enqueues the materialize kernel on `stream`.
 [[nodiscard]] inline cudaError_t launch_materialize(const kernel_tables& t, std::byte* arena,
                                                     std::uint64_t seed, int device,
                                                     cudaStream_t stream) {
+  if (!vector_aligned(arena)) return cudaErrorMisalignedAddress;  // nothing enqueued
   return launch_over_tiles(materialize_kernel<>, t, device, stream, arena, seed);
 }
 
@@ -684,6 +691,7 @@ template <class... Params, class... Args>
 [[nodiscard]] inline cudaError_t launch_fingerprint(const kernel_tables& t, const std::byte* arena,
                                                     unsigned long long* result, int device,
                                                     cudaStream_t stream) {
+  if (!vector_aligned(arena)) return cudaErrorMisalignedAddress;
   return launch_over_tiles(fingerprint_kernel<>, t, device, stream, arena, result);
 }
 
@@ -691,6 +699,7 @@ template <class... Params, class... Args>
 [[nodiscard]] inline cudaError_t launch_coverage(const kernel_tables& t, const std::byte* arena,
                                                  coverage_counters* out, int device,
                                                  cudaStream_t stream) {
+  if (!vector_aligned(arena)) return cudaErrorMisalignedAddress;
   return launch_over_tiles(coverage_kernel<>, t, device, stream, arena, out);
 }
 
