@@ -33,15 +33,14 @@
 #include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/save_model.hpp>
 
+#include "bench_support.hpp"
+
 namespace {
 
 using namespace blueprint;
 namespace fs = std::filesystem;
 
-std::string env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
+using bench::env_or;
 
 struct bench_checkpoint {
   std::string model;
@@ -57,21 +56,7 @@ const bench_checkpoint& checkpoint_once() {
     out.dir = (fs::path(env_or("BLUEPRINT_BENCH_DIR", "/tmp/blueprint_bench_device_map")) /
                (out.model + "_bf16"))
                   .string();
-    if (!fs::exists(fs::path(out.dir) / "model.safetensors") &&
-        !fs::exists(fs::path(out.dir) / "model.safetensors.index.json")) {
-      const dynamic_layout layout = m.make_layout(dtype_policy::bf16(), {});
-      const materialized_model model = materialize(layout, cpu{}, {.source = init{.seed = 1}});
-      (void)save(model, out.dir, {.max_shard_size = 1_GB});
-    }
-    std::vector<char> sink(8 << 20);
-    for (const auto& e : fs::directory_iterator(out.dir)) {
-      if (e.path().extension() != ".safetensors") continue;
-      out.file_bytes += fs::file_size(e.path());
-      const int fd = ::open(e.path().c_str(), O_RDONLY);
-      while (::read(fd, sink.data(), sink.size()) > 0) {
-      }
-      ::close(fd);
-    }
+    out.file_bytes = bench::seed_checkpoint_once(m.make_layout(dtype_policy::bf16(), {}), out.dir);
     return out;
   }();
   return c;

@@ -28,15 +28,14 @@
 #include <blueprint/runtime/registry.hpp>
 #include <blueprint/runtime/save_model.hpp>
 
+#include "bench_support.hpp"
+
 namespace {
 
 using namespace blueprint;
 namespace fs = std::filesystem;
 
-std::string env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
+using bench::env_or;
 
 struct bench_checkpoint {
   dynamic_layout layout;
@@ -54,19 +53,7 @@ const bench_checkpoint& checkpoint_in(dtype t) {
   c.dir = (fs::path(env_or("BLUEPRINT_BENCH_DIR", "/tmp/blueprint_bench_load")) /
            (std::string(m.name) + "_" + std::string(dtype_name(t))))
               .string();
-  if (!fs::exists(fs::path(c.dir) / "model.safetensors") &&
-      !fs::exists(fs::path(c.dir) / "model.safetensors.index.json")) {
-    const materialized_model model = materialize(c.layout, cpu{}, {.source = init{.seed = 1}});
-    (void)save(model, c.dir, {.max_shard_size = 1_GB});
-  }
-  std::vector<char> sink(8 << 20);
-  for (const auto& e : fs::directory_iterator(c.dir)) {  // warm the page cache
-    c.file_bytes += fs::file_size(e.path());
-    const int fd = ::open(e.path().c_str(), O_RDONLY);
-    while (::read(fd, sink.data(), sink.size()) > 0) {
-    }
-    ::close(fd);
-  }
+  c.file_bytes = bench::seed_checkpoint_once(c.layout, c.dir);
   return cache.emplace(t, std::move(c)).first->second;
 }
 

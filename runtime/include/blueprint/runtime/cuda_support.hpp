@@ -176,9 +176,11 @@ class pinned_buffer {
 /// `release_pinned_staging()` frees what is kept.
 class pinned_staging_pool {
  public:
+  /// Never destroyed: at exit the CUDA runtime may be unloaded before a static's destructor
+  /// would call cudaFreeHost; the process's end returns the pages.
   [[nodiscard]] static pinned_staging_pool& instance() {
-    static pinned_staging_pool pool;
-    return pool;
+    static pinned_staging_pool* const pool = new pinned_staging_pool;
+    return *pool;
   }
   [[nodiscard]] pinned_buffer take(std::size_t bytes) {
     {
