@@ -37,16 +37,19 @@ void BM_sample_truncated_normal(benchmark::State& s) {
 void BM_sample_normal_v2(benchmark::State& s) {
   sample(s, {bp::init_kind::normal_icdf, 0, 0.02f});
 }
+void BM_sample_normal_v3(benchmark::State& s) {
+  sample(s, {bp::init_kind::normal_icdf16, 0, 0.02f});
+}
 
 /// The CPU materializer's fill loop (fill_segment_range: the widest x86 path this CPU has,
 /// BLUEPRINT_FILL_ISA=0|1 to force another) over one bf16 tensor of 2^20 elements, one thread:
-/// normal samples per second per core, init stream v1 against v2.
-void fill(benchmark::State& state, bp::init_kind kind) {
+/// normal samples per second per core, init streams v1, v2 and v3.
+void fill(benchmark::State& state, bp::init_kind kind, bp::dtype type = bp::dtype::bf16) {
   bp::segment seg{};
   seg.count = seg.run = seg.stride = kElems;
   seg.tensor_id = 5678;
   seg.init = {kind, 0, 0.02f};
-  seg.type = bp::dtype::bf16;
+  seg.type = type;
   std::vector<std::byte> out(seg.bytes());
   for (auto _ : state) {
     bp::fill_segment_range(seg, 1234, 0, kElems, out.data());
@@ -61,6 +64,15 @@ void BM_fill_normal_v1_bf16(benchmark::State& s) {
 }
 void BM_fill_normal_v2_bf16(benchmark::State& s) {
   fill(s, bp::init_kind::normal_icdf);
+}
+void BM_fill_normal_v3_bf16(benchmark::State& s) {
+  fill(s, bp::init_kind::normal_icdf16);
+}
+void BM_fill_normal_v1_f32(benchmark::State& s) {
+  fill(s, bp::init_kind::normal, bp::dtype::f32);
+}
+void BM_fill_normal_v3_f32(benchmark::State& s) {
+  fill(s, bp::init_kind::normal_icdf16, bp::dtype::f32);
 }
 void BM_fill_uniform_bf16(benchmark::State& s) {
   fill(s, bp::init_kind::uniform);
@@ -109,8 +121,12 @@ BENCHMARK(BM_sample_uniform);
 BENCHMARK(BM_sample_normal);
 BENCHMARK(BM_sample_truncated_normal);
 BENCHMARK(BM_sample_normal_v2);
+BENCHMARK(BM_sample_normal_v3);
 BENCHMARK(BM_fill_normal_v1_bf16);
 BENCHMARK(BM_fill_normal_v2_bf16);
+BENCHMARK(BM_fill_normal_v3_bf16);
+BENCHMARK(BM_fill_normal_v1_f32);
+BENCHMARK(BM_fill_normal_v3_f32);
 BENCHMARK(BM_fill_uniform_bf16);
 BENCHMARK(BM_cast<bp::dtype::bf16>);
 BENCHMARK(BM_cast<bp::dtype::f16>);

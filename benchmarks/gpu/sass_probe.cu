@@ -32,6 +32,26 @@ __global__ void icdf_group(init_spec s, uint4 words, float4* out) {
   out[threadIdx.x] = make_float4(v[0], v[1], v[2], v[3]);
 }
 
+/// The same for init stream v3 (16-bit inverse CDF; g block-aligned: one Philox block).
+__global__ void normal_v3_bf16_vector(init_spec s, std::uint64_t seed, std::uint64_t id,
+                                      std::uint64_t g, uint4* out) {
+  const philox_schedule key = philox_seed_schedule(seed);
+  out[threadIdx.x] = cuda_kernels::detail::random_vector<dtype::bf16, init_kind::normal_icdf16>(
+      s, key, id, (g & ~std::uint64_t{7}) + 8 * threadIdx.x);
+}
+
+/// Eight v3 normals from one Philox block's words (the math after the generator; the refined
+/// levels' second Philox call is out of line and counted nowhere).
+__global__ void icdf16_block(init_spec s, std::uint64_t seed, std::uint64_t id, uint4 words,
+                             float4* out) {
+  const philox_result x{{words.x ^ threadIdx.x, words.y, words.z, words.w}};
+  float v[8];
+  cuda_kernels::detail::icdf16_group_values(s, seed, id, 2 * threadIdx.x, x, v);
+  cuda_kernels::detail::icdf16_group_values(s, seed, id, 2 * threadIdx.x + 1, x, v + 4);
+  out[2 * threadIdx.x] = make_float4(v[0], v[1], v[2], v[3]);
+  out[2 * threadIdx.x + 1] = make_float4(v[4], v[5], v[6], v[7]);
+}
+
 /// The same for uniform values.
 __global__ void uniform_bf16_vector(init_spec s, std::uint64_t seed, std::uint64_t id,
                                     std::uint64_t g, uint4* out) {

@@ -79,8 +79,9 @@ void layout_args::add_to(CLI::App& app, std::string dtype_default, bool allow_au
   app.add_option("--init", init, "init scheme: declared (alias hf) or pytorch")
       ->capture_default_str();
   app.add_option("--init-stream", init_stream,
-                 "how normal values are drawn: v1 (Box-Muller, the default) or v2 (inverse CDF, "
-                 "cheaper; docs/MATERIALIZE.md)")
+                 "how normal values are drawn: v1 (Box-Muller, the default), v2 (inverse CDF of 24 "
+                 "bits) or v3 (inverse CDF of 16 bits, refined tails: the fastest); "
+                 "docs/MATERIALIZE.md")
       ->capture_default_str();
   app.add_option("--alignment", alignment, "tensor alignment in the arena, bytes (power of two)")
       ->transform(count_at_most(UINT64_MAX))

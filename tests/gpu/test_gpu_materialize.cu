@@ -140,6 +140,8 @@ constexpr init_spec inits[] = {
     init::normal(-1.0f, 3.0f),
     {init_kind::normal_icdf, 0.1f, 0.02f},  // init stream v2
     {init_kind::normal_icdf, -1.0f, 3.0f},
+    {init_kind::normal_icdf16, 0.1f, 0.02f},  // init stream v3
+    {init_kind::normal_icdf16, -1.0f, 3.0f},
     init::uniform(-0.5f, 0.25f),
     init::truncated_normal(0.0f, 1.0f, -2.0f, 2.0f),
     init::truncated_normal(0.3f, 0.5f, -0.1f, 0.9f),
@@ -222,6 +224,14 @@ GPU_TEST("init stream v2: tiny models and gpt2 bf16 give the CPU's bytes and fin
     check_model(models::tiny_llama, dtype_policy::uniform(t),
                 "tiny-llama v2 " + std::string(dtype_name(t)), 7, init_stream::v2);
   check_model(models::gpt2, dtype_policy::bf16(), "gpt2 bf16 v2", 3, init_stream::v2);
+}
+
+GPU_TEST("init stream v3: tiny models and gpt2 bf16 give the CPU's bytes and fingerprint") {
+  for (dtype t : all_dtypes)
+    check_model(models::tiny_llama, dtype_policy::uniform(t),
+                "tiny-llama v3 " + std::string(dtype_name(t)), 7, init_stream::v3);
+  check_model(models::gpt2, dtype_policy::bf16(), "gpt2 bf16 v3", 3, init_stream::v3);
+  check_model(models::gpt2, dtype_policy::f32(), "gpt2 f32 v3", 5, init_stream::v3);
 }
 
 GPU_TEST("gpt2 (124M) in f32 and bf16 gives the CPU's bytes and fingerprint") {

@@ -80,6 +80,12 @@ def main():
     check(v2["fingerprint"] != fp, "init stream v2 changes the normal values")
     check(init_json(blueprint, "--seed", "1234", "--init-stream", "v2", "--threads", "3")
           ["fingerprint"] == v2["fingerprint"], "v2 does not depend on the thread count")
+    # Init stream v3 (16-bit inverse CDF): a third set of normal values, thread-count free too.
+    v3 = init_json(blueprint, "--seed", "1234", "--init-stream", "v3")
+    check(v3.get("init_stream") == "v3", "init_stream v3 echoed")
+    check(v3["fingerprint"] not in (fp, v2["fingerprint"]), "init stream v3 has its own values")
+    check(init_json(blueprint, "--seed", "1234", "--init-stream", "v3", "--threads", "3")
+          ["fingerprint"] == v3["fingerprint"], "v3 does not depend on the thread count")
     bad = run([blueprint, "init", "tiny-llama", "--init-stream", "v9"])
     check(bad.returncode != 0 and "v9" in bad.stderr, "an unknown init stream is named")
 

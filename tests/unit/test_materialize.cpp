@@ -430,7 +430,8 @@ TEST_CASE("Every fill path agrees with sample_element at group edges and odd len
           "[materialize][fill]") {
   // Ranges that start and end at every lane, through each init kind, for every dtype.
   const init_spec specs[] = {init::normal(0.5f, 2.0f),
-                             {init_kind::normal_icdf, 0.5f, 2.0f},  // init stream v2
+                             {init_kind::normal_icdf, 0.5f, 2.0f},    // init stream v2
+                             {init_kind::normal_icdf16, 0.5f, 2.0f},  // init stream v3
                              init::uniform(-3, 1),
                              init::truncated_normal(0, 1, -2, 2),
                              init::constant(0.25f),
@@ -472,11 +473,14 @@ TEST_CASE("Vectorized Philox carries the group counter into its high word as the
   // Groups 2^32 - 40 .. 2^32 + 88: the low counter word wraps inside a 16-group vector (elements
   // of a tensor beyond 2^34). Also a tensor id and a seed with high words set.
   for (dtype t : {dtype::f32, dtype::bf16})
-    for (const init_spec& spec : {init::normal(0, 1), init::uniform(-1, 1)}) {
+    for (const init_spec& spec :
+         {init::normal(0, 1), init::uniform(-1, 1), init_spec{init_kind::normal_icdf16, 0, 1}}) {
       segment s{};
       s.count = 4 * 128;
       s.tensor_id = 0xFEDCBA9876543210ull;
       s.base = 4 * ((std::uint64_t{1} << 32) - 40) + 4;  // group-aligned, one group past
+      // Init stream v3: block (= 2 groups) 2^32 wraps inside a 16-block vector.
+      if (spec.kind == init_kind::normal_icdf16) s.base = 8 * ((std::uint64_t{1} << 32) - 39);
       s.run = s.count;
       s.stride = s.count;
       s.init = spec;

@@ -38,11 +38,12 @@ enum class init_scheme : std::uint8_t {
   return s == init_scheme::pytorch ? "pytorch" : "declared";
 }
 
-/// "v1" | "v2" (init.hpp, init_stream). @throws std::invalid_argument naming the text
+/// "v1" | "v2" | "v3" (init.hpp, init_stream). @throws std::invalid_argument naming the text
 [[nodiscard]] inline init_stream parse_init_stream(std::string_view text) {
   if (text == "v1") return init_stream::v1;
   if (text == "v2") return init_stream::v2;
-  throw std::invalid_argument("init stream '" + std::string(text) + "': expected v1 or v2");
+  if (text == "v3") return init_stream::v3;
+  throw std::invalid_argument("init stream '" + std::string(text) + "': expected v1, v2 or v3");
 }
 
 /// PyTorch's default init for a tensor of this kind.
@@ -97,13 +98,14 @@ enum class init_scheme : std::uint8_t {
 }
 
 /// The concrete init of `t` (schemes resolved with its fans), its normal values drawn by
-/// `stream` (init_stream::v2: normal becomes normal_icdf, same mean and std).
+/// `stream` (init_stream::v2: normal becomes normal_icdf, v3: normal_icdf16, same mean and std).
 /// @post is_concrete(result.kind)
 [[nodiscard]] constexpr init_spec resolve_init(const tensor_spec& t,
                                                init_scheme scheme = init_scheme::declared,
                                                init_stream stream = init_stream::v1) {
   init_spec s = resolve_scheme(t, scheme);
-  if (stream == init_stream::v2 && s.kind == init_kind::normal) s.kind = init_kind::normal_icdf;
+  if (s.kind == init_kind::normal && stream == init_stream::v2) s.kind = init_kind::normal_icdf;
+  if (s.kind == init_kind::normal && stream == init_stream::v3) s.kind = init_kind::normal_icdf16;
   return s;
 }
 

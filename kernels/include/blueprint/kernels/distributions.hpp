@@ -24,6 +24,18 @@
 //                      u's exponent and top 3 mantissa bits; t: its next 20 bits), within
 //                      3.5e-7 of -Phi^-1(u) (relative, absolute below 1); z = q if bit 31 of x
 //                      is set, else -q; value = fma(std, z, mean). |z| <= 5.42 (u >= 2^-25).
+//   normal_icdf16(mean, std)  init stream v3 (init.hpp): 16 bits per element, 8 elements per
+//                      Philox block. Element i = 4 g + l reads the half (g & 1) of word l of
+//                      block g >> 1, i.e. the counter (g >> 1, tensor id): h (16 bits). d =
+//                      2^15 - 1 - (h & 0x7FFF): the level, counted from the outside.
+//                      d >= 16: t = (2d + 1) 2^-17 in (2^-12, 1/2) and q = the core quintic of
+//                      normal_icdf16_table.hpp at t (segment: the exponent and top mantissa bit
+//                      of float(2d + 1); s: its other 22 bits as [0, 1));
+//                      d < 16 (probability 2^-11): refined, t = (2n + 1) 2^-36 in (0, 2^-12)
+//                      with n = w >> 9 of the tail word w = word 0 of Philox with key
+//                      seed ^ 0x9E3779B97F4A7C15 and counter (i, tensor id), q = the tail
+//                      quintic; q within 3.9e-7 of -Phi^-1(t). z = q if bit 15 of h is set,
+//                      else -q; value = fma(std, z, mean). |z| <= 6.65.
 //   zeros, ones, constant(a)   the constant.
 //   rotary_inv_freq(theta, dim)  1 / theta^(2i / dim), in float32 steps as torch computes it.
 //   arange(a, b)       fma(float(i), b, a) (float(i) exact below 2^24).
@@ -37,6 +49,7 @@
 #include "config.hpp"
 #include "init.hpp"
 #include "math.hpp"
+#include "normal_icdf16_table.hpp"
 #include "normal_icdf_table.hpp"
 #include "philox.hpp"
 
@@ -144,6 +157,120 @@ static __device__ constexpr icdf_cubic normal_icdf_cubics_device[192] = {
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf_value(const init_spec& s,
                                                                               std::uint32_t x) {
   return det_fma(s.b, normal_icdf_standard(x), s.a);
+}
+
+/// The quintics of init stream v3's inverse CDF (normal_icdf16_table.hpp): the core for the
+/// 2^15 - 16 central levels, the tail for the refined outer ones; one row per half of a binary
+/// octave of the odd integer f. Rows padded to 8 floats (32 bytes: two 16-byte loads).
+struct alignas(32) icdf_quintic {
+  float c[8];
+};
+inline constexpr icdf_quintic normal_icdf16_core[22] = {BLUEPRINT_NORMAL_ICDF16_CORE};
+inline constexpr icdf_quintic normal_icdf16_tail[48] = {BLUEPRINT_NORMAL_ICDF16_TAIL};
+#if defined(__CUDACC__)
+static __device__ constexpr icdf_quintic normal_icdf16_core_device[22] = {
+    BLUEPRINT_NORMAL_ICDF16_CORE};
+static __device__ constexpr icdf_quintic normal_icdf16_tail_device[48] = {
+    BLUEPRINT_NORMAL_ICDF16_TAIL};
+#endif
+
+/// The rows of v3's pieces start at these values of (float(f) bits >> 22), the biased exponent
+/// and the top mantissa bit: 2 (127 + first octave).
+inline constexpr std::uint32_t icdf16_core_first_key = 2 * (127 + 5);
+inline constexpr std::uint32_t icdf16_tail_first_key = 2 * 127;
+/// Levels d below this are refined from the tail word.
+inline constexpr std::uint32_t icdf16_refined_levels = 16;
+
+/// The quintic of `k` at s (Horner: five fmas).
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float icdf16_quintic(const icdf_quintic& k,
+                                                                           float s) {
+  float p = k.c[5];
+  for (int i = 4; i >= 0; --i) p = det_fma(p, s, k.c[i]);
+  return p;
+}
+
+/// The local variable of an odd f < 2^24 in its half octave: its float's 22 low mantissa bits
+/// as [0, 1).
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float icdf16_local(std::uint32_t bits) {
+  return static_cast<float>(bits & 0x3FFFFFu) * 0x1p-22f;  // exact
+}
+
+/// -Phi^-1((2d + 1) 2^-17) for a core level d in [16, 2^15).
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf16_core_magnitude(
+    std::uint32_t d) {
+  const std::uint32_t bits = float_as_bits(static_cast<float>(2 * d + 1));  // exact
+  const std::uint32_t row = (bits >> 22) - icdf16_core_first_key;
+#if BLUEPRINT_ON_DEVICE
+  const icdf_quintic k = normal_icdf16_core_device[row];
+#else
+  const icdf_quintic& k = normal_icdf16_core[row];
+#endif
+  return icdf16_quintic(k, icdf16_local(bits));
+}
+
+/// -Phi^-1((2n + 1) 2^-36), n = w >> 9, for the tail word w of a refined level.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf16_tail_magnitude(
+    std::uint32_t w) {
+  const std::uint32_t bits = float_as_bits(static_cast<float>(((w >> 9) << 1) + 1u));  // exact
+  const std::uint32_t row = (bits >> 22) - icdf16_tail_first_key;
+#if BLUEPRINT_ON_DEVICE
+  const icdf_quintic k = normal_icdf16_tail_device[row];
+#else
+  const icdf_quintic& k = normal_icdf16_tail[row];
+#endif
+  return icdf16_quintic(k, icdf16_local(bits));
+}
+
+/// The level d of 16 random bits h (0: the outermost).
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr std::uint32_t icdf16_level(std::uint32_t h) {
+  return 0x7FFFu - (h & 0x7FFFu);
+}
+
+/// The tail word of element `index`: word 0 of Philox under the seed's tail key, counter
+/// (index, tensor id) — a stream of its own, read only for refined levels.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr std::uint32_t normal_icdf16_tail_word(
+    std::uint64_t seed, std::uint64_t tensor_id, std::uint64_t index) {
+  return philox_for_element_group(seed ^ 0x9E3779B97F4A7C15ull, tensor_id, index).v[0];
+}
+
+/// Applies the sign bit (bit 15 of h set: +q, clear: -q).
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float icdf16_signed(float q,
+                                                                          std::uint32_t h) {
+  return bits_as_float(float_as_bits(q) ^ (((~h) & 0x8000u) << 16));
+}
+
+/// A standard normal value of init stream v3 from 16 random bits `h` of element `index`.
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf16_standard(
+    std::uint32_t h, std::uint64_t seed, std::uint64_t tensor_id, std::uint64_t index) {
+  const std::uint32_t d = icdf16_level(h);
+  const float q =
+      d >= icdf16_refined_levels
+          ? normal_icdf16_core_magnitude(d)
+          : normal_icdf16_tail_magnitude(normal_icdf16_tail_word(seed, tensor_id, index));
+  return icdf16_signed(q, h);
+}
+
+/// The value of 16 random bits `h` under init stream v3 when h is at a core level; at a refined
+/// level, the value of the innermost refined level instead (a placeholder the fill loops and
+/// the GPU kernel overwrite: they compute every lane branch-free this way, then patch the rare
+/// refined ones with normal_icdf16_standard).
+[[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf16_core_value(
+    const init_spec& s, std::uint32_t h) {
+  std::uint32_t d = icdf16_level(h);
+  d = d < icdf16_refined_levels ? icdf16_refined_levels : d;
+  return det_fma(s.b, icdf16_signed(normal_icdf16_core_magnitude(d), h), s.a);
+}
+
+/// The four values of group `group` under init stream v3, from its Philox block (the counter
+/// (group >> 1, tensor id)).
+BLUEPRINT_HD BLUEPRINT_INLINE constexpr void normal_icdf16_group(
+    const init_spec& s, std::uint64_t seed, std::uint64_t tensor_id, std::uint64_t group,
+    const philox_result& block, float v[4]) {
+  const unsigned shift = static_cast<unsigned>(group & 1u) * 16u;
+  for (int l = 0; l < 4; ++l) {
+    const std::uint32_t h = (block.v[l] >> shift) & 0xFFFFu;
+    v[l] = det_fma(s.b, normal_icdf16_standard(h, seed, tensor_id, group * 4 + l), s.a);
+  }
 }
 
 /// Per-spec constants of the truncated normal (computed once per group).
@@ -255,7 +382,7 @@ BLUEPRINT_HD BLUEPRINT_INLINE constexpr void group_values(const init_spec& s,
 
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr bool is_random(init_kind k) {
   return k == init_kind::uniform || k == init_kind::normal || k == init_kind::truncated_normal ||
-         k == init_kind::normal_icdf;
+         k == init_kind::normal_icdf || k == init_kind::normal_icdf16;
 }
 
 }  // namespace detail
@@ -267,6 +394,11 @@ BLUEPRINT_HD constexpr void sample_group(const init_spec& spec, std::uint64_t se
                                          float out[4]) {
   if (!detail::is_random(spec.kind)) {
     for (int l = 0; l < 4; ++l) out[l] = detail::index_value(spec, group * 4 + l);
+    return;
+  }
+  if (spec.kind == init_kind::normal_icdf16) {
+    detail::normal_icdf16_group(spec, seed, tensor_id, group,
+                                philox_for_element_group(seed, tensor_id, group >> 1), out);
     return;
   }
   const philox_result x = philox_for_element_group(seed, tensor_id, group);

@@ -170,6 +170,83 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups(const init_spec& s, std::uint64_t
   }
 }
 
+/// fill_groups for init stream v3: one Philox block per pair of groups (group g reads the
+/// half g & 1 of block g >> 1), the core polynomial for every lane in branch-free loops, then the
+/// rare refined levels (probability 2^-11 each) patched one by one. On AVX-512 hosts whole
+/// batches of 32 groups starting at an even group are computed in registers and, for f32 and
+/// bf16, stored from them (x86/simd.hpp, normal_icdf16_values_avx512); the bytes are the same.
+template <dtype D>
+BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups_icdf16(const init_spec& s, std::uint64_t seed,
+                                                      std::uint64_t tensor_id, std::uint64_t group,
+                                                      std::uint64_t groups, storage_t<D>* out) {
+  constexpr std::uint64_t B = fill_batch_groups;
+  const philox_schedule key = philox_seed_schedule(seed);
+  while (groups != 0) {
+    float v[4][B];
+    std::uint64_t nb = 0;
+#if BLUEPRINT_FILL_X86_DISPATCH
+    if (host_isa_level() == 2 && group % 2 == 0 && groups >= B) {
+      __m512 values[8];
+      normal_icdf16_values_avx512(s, seed, tensor_id, group, values);
+      if constexpr (D == dtype::f32 || D == dtype::bf16) {
+        if constexpr (D == dtype::f32)
+          store_icdf16_f32_avx512(values, reinterpret_cast<float*>(out));
+        else
+          store_icdf16_bf16_avx512(s, values, out);
+        group += B;
+        groups -= B;
+        out += 4 * B;
+        continue;
+      }
+      spread_icdf16_avx512(values, v);
+      nb = B;
+    }
+#endif
+    if (nb == 0) {
+      // An odd first group alone (half a block), then whole blocks: two groups each.
+      nb = group % 2 != 0 ? 1 : (groups < B ? groups : B) & ~std::uint64_t{1};
+      if (nb == 0) nb = 1;
+      std::uint32_t h[4][B];
+      if (nb == 1) {
+        const philox_result block = philox_for_element_group(key, tensor_id, group >> 1);
+        const unsigned shift = static_cast<unsigned>(group & 1u) * 16u;
+        for (int l = 0; l < 4; ++l) h[l][0] = (block.v[l] >> shift) & 0xFFFFu;
+      } else {
+        const std::uint64_t blocks = nb / 2, first = group / 2;
+        std::uint32_t x[4][B / 2];
+        std::uint64_t b = 0;
+#if BLUEPRINT_FILL_X86_DISPATCH
+        if (host_isa_level() >= 1) {
+          philox_blocks_avx2(seed, tensor_id, first, blocks / 8, x[0], x[1], x[2], x[3]);
+          b = blocks / 8 * 8;
+        }
+#endif
+        for (; b < blocks; ++b) {
+          const philox_result r = philox_for_element_group(key, tensor_id, first + b);
+          for (int l = 0; l < 4; ++l) x[l][b] = r.v[l];
+        }
+        for (int l = 0; l < 4; ++l)
+          for (b = 0; b < blocks; ++b) {
+            h[l][2 * b] = x[l][b] & 0xFFFFu;
+            h[l][2 * b + 1] = x[l][b] >> 16;
+          }
+      }
+      for (int l = 0; l < 4; ++l)
+        for (std::uint64_t j = 0; j < nb; ++j) v[l][j] = normal_icdf16_core_value(s, h[l][j]);
+      for (int l = 0; l < 4; ++l)
+        for (std::uint64_t j = 0; j < nb; ++j)
+          if (icdf16_level(h[l][j]) < icdf16_refined_levels)
+            v[l][j] = det_fma(
+                s.b, normal_icdf16_standard(h[l][j], seed, tensor_id, (group + j) * 4 + l), s.a);
+    }
+    for (std::uint64_t j = 0; j < nb; ++j)
+      for (int l = 0; l < 4; ++l) out[4 * j + l] = to_storage<D>(v[l][j]);
+    group += nb;
+    groups -= nb;
+    out += 4 * nb;
+  }
+}
+
 /// Elements [g, g + n) of a tensor (contiguous in global index) to out[0 .. n).
 template <dtype D, init_kind K>
 BLUEPRINT_HD BLUEPRINT_INLINE void fill_contiguous_random(const init_spec& s, std::uint64_t seed,
@@ -183,7 +260,10 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_contiguous_random(const init_spec& s, st
   }
   const std::uint64_t groups = (n - i) / 4;
   if (groups != 0) {
-    fill_groups<D, K>(s, seed, tensor_id, (g + i) / 4, groups, out + i);
+    if constexpr (K == init_kind::normal_icdf16)
+      fill_groups_icdf16<D>(s, seed, tensor_id, (g + i) / 4, groups, out + i);
+    else
+      fill_groups<D, K>(s, seed, tensor_id, (g + i) / 4, groups, out + i);
     i += 4 * groups;
   }
   if (i < n) {  // tail: the head lanes of a partial group
@@ -254,6 +334,12 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_typed(const segment& seg, std::uint64_t 
       for_each_contiguous(
           seg, k_begin, k_end, [&](std::uint64_t g, std::uint64_t k, std::uint64_t n) {
             fill_contiguous_random<D, init_kind::normal_icdf>(s, seed, id, g, n, out + k);
+          });
+      return;
+    case init_kind::normal_icdf16:
+      for_each_contiguous(
+          seg, k_begin, k_end, [&](std::uint64_t g, std::uint64_t k, std::uint64_t n) {
+            fill_contiguous_random<D, init_kind::normal_icdf16>(s, seed, id, g, n, out + k);
           });
       return;
     case init_kind::truncated_normal:

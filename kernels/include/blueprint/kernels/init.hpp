@@ -36,17 +36,22 @@ enum class init_kind : std::uint8_t {
   fan_in_uniform,   // U(-1/sqrt(fan_in), 1/sqrt(fan_in)): torch's default Linear bias
   skip,             // allocate only; the bytes are filled by a checkpoint load
   normal_icdf,      // N(mean = a, std = b) by init stream v2 (inverse CDF of a 24-bit uniform)
+  normal_icdf16,    // N(mean = a, std = b) by init stream v3 (inverse CDF of a 16-bit uniform,
+                    // refined by 23 more bits beyond 3.49 sigma)
 };
 
 /// Which definition turns random bits into normal values (docs/MATERIALIZE.md, "Init streams").
 /// v1 (the default, bit-stable): Box-Muller over lane pairs of a Philox group. v2 (opt-in): each
 /// lane's own word through a piecewise-cubic inverse CDF — a fraction of v1's arithmetic, every
 /// promise kept (any mesh, CPU = GPU, keyed by name), tails truncated at 5.42 sigma (v1: 5.77).
-/// Uniform and truncated normal inits are the same in both.
-enum class init_stream : std::uint8_t { v1, v2 };
+/// v3 (opt-in, the fastest): 16 bits per value, so one Philox block feeds 8 values, through a
+/// piecewise-polynomial inverse CDF; the outer 16 of the 2^15 levels per sign (|z| > 3.49 sigma)
+/// take 23 more bits from a second Philox stream, so the tails stay continuous to 6.65 sigma.
+/// Uniform and truncated normal inits are the same in all three.
+enum class init_stream : std::uint8_t { v1, v2, v3 };
 
 [[nodiscard]] constexpr std::string_view init_stream_name(init_stream s) {
-  return s == init_stream::v2 ? "v2" : "v1";
+  return s == init_stream::v3 ? "v3" : s == init_stream::v2 ? "v2" : "v1";
 }
 
 struct init_spec {
@@ -156,6 +161,8 @@ struct init {
       return "skip";
     case init_kind::normal_icdf:
       return "normal_icdf";
+    case init_kind::normal_icdf16:
+      return "normal_icdf16";
   }
   return "?";
 }
@@ -170,6 +177,7 @@ struct init {
       return {"low", "high", "", ""};
     case init_kind::normal:
     case init_kind::normal_icdf:
+    case init_kind::normal_icdf16:
       return {"mean", "std", "", ""};
     case init_kind::truncated_normal:
       return {"mean", "std", "low", "high"};
@@ -198,7 +206,7 @@ struct init {
          k == init_kind::uniform || k == init_kind::normal || k == init_kind::truncated_normal ||
          k == init_kind::rotary_inv_freq || k == init_kind::rotary_inv_freq_llama3 ||
          k == init_kind::rotary_inv_freq_yarn || k == init_kind::arange || k == init_kind::skip ||
-         k == init_kind::normal_icdf;
+         k == init_kind::normal_icdf || k == init_kind::normal_icdf16;
 }
 
 }  // namespace blueprint

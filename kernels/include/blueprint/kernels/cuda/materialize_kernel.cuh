@@ -253,14 +253,59 @@ __device__ __noinline__ float4 truncnorm_group(const init_spec& s,
   return make_float4(v[0], v[1], v[2], v[3]);
 }
 
+/// Init stream v3's reference values of a group (distributions.hpp), out of line: called only
+/// for a group with a lane at a refined level (probability about 2^-9 per group: a second
+/// Philox call), so that the common path keeps its registers and has no call per element.
+template <int = 0>
+__device__ __noinline__ float4 icdf16_group_reference(init_spec s, std::uint64_t seed,
+                                                      std::uint64_t tensor_id, std::uint64_t group,
+                                                      uint4 words) {
+  float v[4];
+  blueprint::detail::normal_icdf16_group(s, seed, tensor_id, group,
+                                         philox_result{{words.x, words.y, words.z, words.w}}, v);
+  return make_float4(v[0], v[1], v[2], v[3]);
+}
+
+/// The four values of group `group` under init stream v3 from its Philox block: every lane by
+/// normal_icdf16_core_value, branch-free, then the whole group again by the reference when a
+/// lane is at a refined level.
+__device__ __forceinline__ void icdf16_group_values(const init_spec& s, std::uint64_t seed,
+                                                    std::uint64_t tensor_id, std::uint64_t group,
+                                                    const philox_result& block, float v[4]) {
+  const unsigned shift = static_cast<unsigned>(group & 1u) * 16u;
+  bool refined = false;
+#pragma unroll
+  for (int l = 0; l < 4; ++l) {
+    const std::uint32_t h = (block.v[l] >> shift) & 0xFFFFu;
+    refined |= blueprint::detail::icdf16_level(h) < blueprint::detail::icdf16_refined_levels;
+    v[l] = blueprint::detail::normal_icdf16_core_value(s, h);
+  }
+  if (refined) {
+    const float4 r = icdf16_group_reference<>(
+        s, seed, tensor_id, group, make_uint4(block.v[0], block.v[1], block.v[2], block.v[3]));
+    v[0] = r.x;
+    v[1] = r.y;
+    v[2] = r.z;
+    v[3] = r.w;
+  }
+}
+
+/// The seed of a schedule: its first round keys are the seed's two words.
+__device__ __forceinline__ std::uint64_t schedule_seed(const philox_schedule& key) {
+  return key.k0[0] | (std::uint64_t{key.k1[0]} << 32);
+}
+
 template <init_kind K>
 __device__ __forceinline__ void group_values_dispatch(const init_spec& s,
                                                       const blueprint::detail::truncnorm_params& tp,
                                                       const philox_schedule& key,
                                                       std::uint64_t tensor_id, std::uint64_t group,
                                                       float v[4]) {
-  if constexpr (K == init_kind::truncated_normal) {
-    const std::uint64_t seed = key.k0[0] | (std::uint64_t{key.k1[0]} << 32);
+  if constexpr (K == init_kind::normal_icdf16) {
+    icdf16_group_values(s, schedule_seed(key), tensor_id, group,
+                        philox_for_element_group(key, tensor_id, group >> 1), v);
+  } else if constexpr (K == init_kind::truncated_normal) {
+    const std::uint64_t seed = schedule_seed(key);
     const float4 r = truncnorm_group<>(s, tp, seed, tensor_id, group);
     v[0] = r.x;
     v[1] = r.y;
@@ -285,12 +330,29 @@ __device__ __forceinline__ uint4 random_vector(const init_spec& s, const philox_
   // lanes; one copy of the group code serves both cases (the extra group is skipped when
   // aligned, a branch uniform across the warp inside a tensor).
   float v[4 * G + 4];
+  // Init stream v3 reads one Philox block per two groups: a vector that starts on a block
+  // (bf16, f16: one block; fp8: two) computes each block once.
+  bool whole_blocks = false;
+  if constexpr (K == init_kind::normal_icdf16 && G % 2 == 0) {
+    if (shift == 0 && (group & 1u) == 0) {
+      whole_blocks = true;
+      const std::uint64_t seed = schedule_seed(key);
 #pragma unroll
-  for (int i = 0; i <= G; ++i) {
-    if (i < G || shift != 0) {
-      group_values_dispatch<K>(s, tp, key, tensor_id, group + i, &v[4 * i]);
-    } else {
-      v[4 * i] = v[4 * i + 1] = v[4 * i + 2] = v[4 * i + 3] = 0.0f;
+      for (int i = 0; i < G; i += 2) {
+        const philox_result block = philox_for_element_group(key, tensor_id, (group + i) >> 1);
+        icdf16_group_values(s, seed, tensor_id, group + i, block, &v[4 * i]);
+        icdf16_group_values(s, seed, tensor_id, group + i + 1, block, &v[4 * i + 4]);
+      }
+    }
+  }
+  if (!whole_blocks) {
+#pragma unroll
+    for (int i = 0; i <= G; ++i) {
+      if (i < G || shift != 0) {
+        group_values_dispatch<K>(s, tp, key, tensor_id, group + i, &v[4 * i]);
+      } else {
+        v[4 * i] = v[4 * i + 1] = v[4 * i + 2] = v[4 * i + 3] = 0.0f;
+      }
     }
   }
   std::uint32_t w[E];
@@ -337,6 +399,9 @@ __device__ __forceinline__ bool segment_vector(const kernel_segment& ks, const p
       return true;
     case init_kind::normal_icdf:
       *out = random_vector<D, init_kind::normal_icdf>(ks.seg.init, key, ks.seg.tensor_id, g);
+      return true;
+    case init_kind::normal_icdf16:
+      *out = random_vector<D, init_kind::normal_icdf16>(ks.seg.init, key, ks.seg.tensor_id, g);
       return true;
     default:
       *out = random_vector<D, init_kind::truncated_normal>(ks.seg.init, key, ks.seg.tensor_id, g);
