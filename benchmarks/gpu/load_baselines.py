@@ -12,6 +12,10 @@ it beside what a PyTorch user would run instead, on the same checkpoint and the 
                    bf16): GPU 0 holds blocks up to B (--map-gpu-bytes, default half the
                    checkpoint), the host the rest (accelerate's offload)
   blueprint_map    bench_gpu_load --e2e MODEL --dir DIR --gpu-budget B: the same device map
+  fastsafetensors  fastsafetensors (PyPI, IBM): SafeTensorsFileLoader(SingleGroup(), cuda:0,
+                   nogds=True), add_filenames, copy_files_to_device, get_tensor for every name;
+                   where it is installed (tests/gpu/run.sh installs a wheel that
+                   tests/gpu/build_here.sh carries), otherwise reported as skipped
 
   load_baselines.py --model llama3-8b --dir DIR --ours build-gpu/bench_gpu_load \
                     [--reps 3] [--csv FILE] [--modes safetensors,from_pretrained,blueprint]
@@ -30,6 +34,7 @@ offline. Children run with HF_HUB_OFFLINE=1. A mode that fails prints its error;
 on, and the exit status is 1.
 """
 import argparse
+import importlib.util
 import csv
 import json
 import os
@@ -57,7 +62,9 @@ CONFIGS.update({
                             max_position_embeddings=2048, tie_word_embeddings=False)),
 })
 
-MODES = ("safetensors", "from_pretrained", "blueprint", "from_pretrained_map", "blueprint_map")
+MODES = ("safetensors", "from_pretrained", "blueprint", "from_pretrained_map", "blueprint_map",
+         "fastsafetensors")
+OPTIONAL = {"fastsafetensors": "fastsafetensors"}  # mode -> the module it needs, if installed
 
 
 # ---- the checkpoint --------------------------------------------------------------------------
@@ -130,6 +137,8 @@ def child(mode, directory, gpu_bytes=0):
         from safetensors.torch import load_file
     elif mode in ("from_pretrained", "from_pretrained_map"):
         import transformers
+    elif mode == "fastsafetensors":
+        from fastsafetensors import SafeTensorsFileLoader, SingleGroup
     else:
         raise SystemExit("unknown mode " + mode)
     files = checkpoint_files(directory)
@@ -146,6 +155,15 @@ def child(mode, directory, gpu_bytes=0):
         t1 = time.perf_counter()
         nbytes = sum(t.numel() * t.element_size() for t in tensors.values())
         note = f"tensors={len(tensors)}"
+    elif mode == "fastsafetensors":
+        loader = SafeTensorsFileLoader(SingleGroup(), torch.device("cuda:0"), nogds=True)
+        loader.add_filenames({0: files})
+        buffers = loader.copy_files_to_device()
+        tensors = {name: buffers.get_tensor(name) for name in buffers.key_to_rank_lidx}
+        torch.cuda.synchronize()
+        t1 = time.perf_counter()
+        nbytes = sum(t.numel() * t.element_size() for t in tensors.values())
+        note = f"tensors={len(tensors)} nogds"
     else:
         version = tuple(int(x) for x in transformers.__version__.split(".")[:2])
         dtype_kw = {"dtype" if version >= (4, 56) else "torch_dtype": torch.bfloat16}
@@ -243,7 +261,13 @@ def main():
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                HF_HUB_DISABLE_TELEMETRY="1")
     results = {}  # mode -> (in-process ms, end-to-end ms, last ready line) or (None, None, error)
+    skipped = set()
     for mode in modes:
+        if mode in OPTIONAL and importlib.util.find_spec(OPTIONAL[mode]) is None:
+            print(f"  {mode:16s} skipped: {OPTIONAL[mode]} is not installed", flush=True)
+            skipped.add(mode)
+            results[mode] = (None, None, f"skipped: {OPTIONAL[mode]} is not installed")
+            continue
         if mode == "blueprint":
             cmd = [a.ours, "--e2e", a.model, "--dir", a.dir]
         elif mode == "blueprint_map":
@@ -275,7 +299,7 @@ def main():
     for mode in modes:
         inside, e2e, line = results[mode]
         if inside is None:
-            print(f"{mode:16s} {'FAILED':>14s}")
+            print(f"{mode:16s} {'SKIPPED' if mode in skipped else 'FAILED':>14s}")
             rows.append([a.model, mode, "", "", "", "", "", line])
             continue
         gbps = nbytes / inside / 1e6
@@ -292,7 +316,7 @@ def main():
             w.writerow(["model", "mode", "in_process_ms", "end_to_end_ms", "gb_per_s",
                         "in_process_vs_blueprint", "end_to_end_vs_blueprint", "ready_line"])
             w.writerows(rows)
-    return 0 if all(r[0] is not None for r in results.values()) else 1
+    return 0 if all(r[0] is not None for m, r in results.items() if m not in skipped) else 1
 
 
 if __name__ == "__main__":

@@ -32,12 +32,22 @@ programs=(blueprint_gpu_tests blueprint_gpu_load_tests bench_gpu_init bench_gpu_
 [ -x "$DIR/blueprint_gpu_nccl_tests" ] && programs+=(blueprint_gpu_nccl_tests)
 for p in "${programs[@]}"; do strip --strip-debug "$DIR/$p"; done
 
-bytes=$(du -cb "${programs[@]/#/$DIR/}" | tail -1 | cut -f1)
+# The fastsafetensors baseline (run.sh loadbase) as wheels for the pythons a GPU machine may
+# have (it has no network); best effort: without them that baseline is reported as skipped.
+mkdir -p "$DIR/wheels"
+for v in 3.10 3.11 3.12 3.13; do
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version "$v" \
+    --platform manylinux_2_28_x86_64 -d "$DIR/wheels" "fastsafetensors==${FASTSAFETENSORS_VERSION:-0.5.0}" \
+    2>/dev/null || echo "build_here: no fastsafetensors wheel for python $v (skipped)"
+done
+
+bytes=$(du -cb "${programs[@]/#/$DIR/}" "$DIR/wheels" | tail -1 | cut -f1)
 {
   echo "commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with local changes)')"
   echo "built $(date -u +%Y-%m-%dT%H:%MZ) on $(uname -m) by $(nvcc --version | tail -1), sm_${BLUEPRINT_CUDA_ARCH:-90}"
   echo "size $((bytes / 1048576)) MiB:"
   for p in "${programs[@]}"; do echo "  $p $(($(stat -c %s "$DIR/$p") / 1048576)) MiB"; done
+  echo "  wheels: $(ls "$DIR/wheels" | tr '\n' ' ')"
 } >"$DIR/MANIFEST.txt"
 cat "$DIR/MANIFEST.txt"
 if [ "$bytes" -gt $((60 * 1048576)) ]; then

@@ -268,7 +268,16 @@ stage_loadbase() {
   local model=${BLUEPRINT_LOAD_MODEL:-llama3-8b}
   local dir
   dir=$(load_dir "$model")
-  log "checkpoint load baselines: safetensors, transformers, device maps ($dir)"
+  log "checkpoint load baselines: safetensors, transformers, device maps, fastsafetensors ($dir)"
+  # fastsafetensors from the wheels build_here.sh carried (no network here), into a folder of
+  # its own: nothing is installed into the machine's python.
+  local wheels=$BUILD/wheels pydeps=$BUILD/pydeps
+  if [ -d "$wheels" ] && ! "$PY" -c 'import fastsafetensors' 2>/dev/null; then
+    "$PY" -m pip install --quiet --no-index --no-deps --find-links "$wheels" --target "$pydeps" \
+      fastsafetensors >>"$OUT/load.log" 2>&1 || echo "fastsafetensors: no wheel for this python" |
+      tee -a "$OUT/load.log"
+  fi
+  PYTHONPATH="$pydeps${PYTHONPATH:+:$PYTHONPATH}" \
   "$PY" "$ROOT/benchmarks/gpu/load_baselines.py" --model "$model" --dir "$dir" \
       --ours "$BUILD/bench_gpu_load" --csv "$LOGS/load_baselines.csv" 2>&1 | tee -a "$OUT/load.log"
   local rc=${PIPESTATUS[0]}

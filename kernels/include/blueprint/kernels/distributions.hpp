@@ -161,14 +161,16 @@ static __device__ constexpr icdf_cubic normal_icdf_cubics_device[192] = {
 
 /// The quintics of init stream v3's inverse CDF (normal_icdf16_table.hpp): the core for the
 /// 2^15 - 16 central levels, the tail for the refined outer ones; one row per half of a binary
-/// octave of the odd integer f. Rows padded to 8 floats (32 bytes: two 16-byte loads).
+/// octave of the odd integer f. Rows padded to 8 floats (32 bytes: two 16-byte loads); the core
+/// table to 32 rows of zeros, so that a refined level's row index, taken modulo 32, reads a
+/// placeholder instead of needing a clamp (a branch the compilers keep).
 struct alignas(32) icdf_quintic {
   float c[8];
 };
-inline constexpr icdf_quintic normal_icdf16_core[22] = {BLUEPRINT_NORMAL_ICDF16_CORE};
+inline constexpr icdf_quintic normal_icdf16_core[32] = {BLUEPRINT_NORMAL_ICDF16_CORE};
 inline constexpr icdf_quintic normal_icdf16_tail[48] = {BLUEPRINT_NORMAL_ICDF16_TAIL};
 #if defined(__CUDACC__)
-static __device__ constexpr icdf_quintic normal_icdf16_core_device[22] = {
+static __device__ constexpr icdf_quintic normal_icdf16_core_device[32] = {
     BLUEPRINT_NORMAL_ICDF16_CORE};
 static __device__ constexpr icdf_quintic normal_icdf16_tail_device[48] = {
     BLUEPRINT_NORMAL_ICDF16_TAIL};
@@ -184,9 +186,12 @@ inline constexpr std::uint32_t icdf16_refined_levels = 16;
 /// The quintic of `k` at s (Horner: five fmas).
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float icdf16_quintic(const icdf_quintic& k,
                                                                            float s) {
-  float p = k.c[5];
-  for (int i = 4; i >= 0; --i) p = det_fma(p, s, k.c[i]);
-  return p;
+  // Spelled out: g++ does not vectorize the fill loops around an inner loop here.
+  float p = det_fma(k.c[5], s, k.c[4]);
+  p = det_fma(p, s, k.c[3]);
+  p = det_fma(p, s, k.c[2]);
+  p = det_fma(p, s, k.c[1]);
+  return det_fma(p, s, k.c[0]);
 }
 
 /// The local variable of an odd f < 2^24 in its half octave: its float's 22 low mantissa bits
@@ -195,14 +200,17 @@ inline constexpr std::uint32_t icdf16_refined_levels = 16;
   return static_cast<float>(bits & 0x3FFFFFu) * 0x1p-22f;  // exact
 }
 
-/// -Phi^-1((2d + 1) 2^-17) for a core level d in [16, 2^15).
+/// -Phi^-1((2d + 1) 2^-17) for a core level d in [16, 2^15). On the host, d < 16 (a refined
+/// level) gives a placeholder from the zero rows; on the device the caller clamps d instead
+/// (one VIMNMX there, where the mask costs more).
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf16_core_magnitude(
     std::uint32_t d) {
   const std::uint32_t bits = float_as_bits(static_cast<float>(2 * d + 1));  // exact
-  const std::uint32_t row = (bits >> 22) - icdf16_core_first_key;
 #if BLUEPRINT_ON_DEVICE
+  const std::uint32_t row = (bits >> 22) - icdf16_core_first_key;  // callers clamp d
   const icdf_quintic k = normal_icdf16_core_device[row];
 #else
+  const std::uint32_t row = ((bits >> 22) - icdf16_core_first_key) & 31u;
   const icdf_quintic& k = normal_icdf16_core[row];
 #endif
   return icdf16_quintic(k, icdf16_local(bits));
@@ -251,13 +259,14 @@ inline constexpr std::uint32_t icdf16_refined_levels = 16;
 }
 
 /// The value of 16 random bits `h` under init stream v3 when h is at a core level; at a refined
-/// level, the value of the innermost refined level instead (a placeholder the fill loops and
-/// the GPU kernel overwrite: they compute every lane branch-free this way, then patch the rare
-/// refined ones with normal_icdf16_standard).
+/// level a placeholder, which the fill loops and the GPU kernel overwrite: they compute every
+/// lane branch-free this way, then patch the rare refined ones with normal_icdf16_standard.
 [[nodiscard]] BLUEPRINT_HD BLUEPRINT_INLINE constexpr float normal_icdf16_core_value(
     const init_spec& s, std::uint32_t h) {
   std::uint32_t d = icdf16_level(h);
-  d = d < icdf16_refined_levels ? icdf16_refined_levels : d;
+#if BLUEPRINT_ON_DEVICE
+  d = d < icdf16_refined_levels ? icdf16_refined_levels : d;  // (g++ would branch on the host)
+#endif
   return det_fma(s.b, icdf16_signed(normal_icdf16_core_magnitude(d), h), s.a);
 }
 

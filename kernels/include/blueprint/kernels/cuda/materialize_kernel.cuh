@@ -369,6 +369,16 @@ __device__ __forceinline__ uint4 random_vector(const init_spec& s, const philox_
   return pack<D>(w);
 }
 
+/// random_vector for init stream v3, out of line: its 8 to 16 values per vector need more
+/// registers than the kernel's other paths, and inline they made the whole kernel spill (292
+/// bytes of spill stores against 32). It takes the seed, not the schedule (a reference to the
+/// kernel parameter would be copied to local memory), and recomputes the round keys.
+template <dtype D, int = 0>
+__device__ __noinline__ uint4 icdf16_vector(init_spec s, std::uint64_t seed,
+                                            std::uint64_t tensor_id, std::uint64_t g) {
+  return random_vector<D, init_kind::normal_icdf16>(s, philox_seed_schedule(seed), tensor_id, g);
+}
+
 /// The stored bits of local element k, by the reference function (sample_element + cast), out
 /// of line: index functions (arange, rotary inv_freq) and vectors that cross a row of the
 /// affine map or a segment boundary take this path, element by element.
@@ -401,7 +411,7 @@ __device__ __forceinline__ bool segment_vector(const kernel_segment& ks, const p
       *out = random_vector<D, init_kind::normal_icdf>(ks.seg.init, key, ks.seg.tensor_id, g);
       return true;
     case init_kind::normal_icdf16:
-      *out = random_vector<D, init_kind::normal_icdf16>(ks.seg.init, key, ks.seg.tensor_id, g);
+      *out = icdf16_vector<D>(ks.seg.init, schedule_seed(key), ks.seg.tensor_id, g);
       return true;
     default:
       *out = random_vector<D, init_kind::truncated_normal>(ks.seg.init, key, ks.seg.tensor_id, g);

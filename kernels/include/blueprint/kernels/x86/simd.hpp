@@ -289,18 +289,24 @@ normal_icdf16_values_avx512(const init_spec& s, std::uint64_t seed, std::uint64_
 /// out + 4 j: a 4 x 4 transpose inside each 128-bit lane, then one across the lanes.
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"))) inline void
 store_transposed_4x16(__m512i a, __m512i b, __m512i c, __m512i d, void* out) {
-  const __m512i ab_lo = _mm512_unpacklo_epi32(a, b), ab_hi = _mm512_unpackhi_epi32(a, b);
-  const __m512i cd_lo = _mm512_unpacklo_epi32(c, d), cd_hi = _mm512_unpackhi_epi32(c, d);
-  // r[k], 128-bit lane j: block 4 j + k
-  const __m512i r0 = _mm512_unpacklo_epi64(ab_lo, cd_lo), r1 = _mm512_unpackhi_epi64(ab_lo, cd_lo);
-  const __m512i r2 = _mm512_unpacklo_epi64(ab_hi, cd_hi), r3 = _mm512_unpackhi_epi64(ab_hi, cd_hi);
-  const __m512i u0 = _mm512_shuffle_i32x4(r0, r1, 0x44), u1 = _mm512_shuffle_i32x4(r2, r3, 0x44);
-  const __m512i u2 = _mm512_shuffle_i32x4(r0, r1, 0xEE), u3 = _mm512_shuffle_i32x4(r2, r3, 0xEE);
+  const __m512i ab_lo = _mm512_maskz_unpacklo_epi32(0xFFFF, a, b),
+                ab_hi = _mm512_maskz_unpackhi_epi32(0xFFFF, a, b);
+  const __m512i cd_lo = _mm512_maskz_unpacklo_epi32(0xFFFF, c, d),
+                cd_hi = _mm512_maskz_unpackhi_epi32(0xFFFF, c, d);
+  // (the zero-masked forms: see mul_epu32.) r[k], 128-bit lane j: block 4 j + k
+  const __m512i r0 = _mm512_maskz_unpacklo_epi64(0xFF, ab_lo, cd_lo),
+                r1 = _mm512_maskz_unpackhi_epi64(0xFF, ab_lo, cd_lo);
+  const __m512i r2 = _mm512_maskz_unpacklo_epi64(0xFF, ab_hi, cd_hi),
+                r3 = _mm512_maskz_unpackhi_epi64(0xFF, ab_hi, cd_hi);
+  const __m512i u0 = _mm512_maskz_shuffle_i32x4(0xFFFF, r0, r1, 0x44),
+                u1 = _mm512_maskz_shuffle_i32x4(0xFFFF, r2, r3, 0x44);
+  const __m512i u2 = _mm512_maskz_shuffle_i32x4(0xFFFF, r0, r1, 0xEE),
+                u3 = _mm512_maskz_shuffle_i32x4(0xFFFF, r2, r3, 0xEE);
   auto* o = static_cast<__m512i*>(out);
-  _mm512_storeu_si512(o + 0, _mm512_shuffle_i32x4(u0, u1, 0x88));
-  _mm512_storeu_si512(o + 1, _mm512_shuffle_i32x4(u0, u1, 0xDD));
-  _mm512_storeu_si512(o + 2, _mm512_shuffle_i32x4(u2, u3, 0x88));
-  _mm512_storeu_si512(o + 3, _mm512_shuffle_i32x4(u2, u3, 0xDD));
+  _mm512_storeu_si512(o + 0, _mm512_maskz_shuffle_i32x4(0xFFFF, u0, u1, 0x88));
+  _mm512_storeu_si512(o + 1, _mm512_maskz_shuffle_i32x4(0xFFFF, u0, u1, 0xDD));
+  _mm512_storeu_si512(o + 2, _mm512_maskz_shuffle_i32x4(0xFFFF, u2, u3, 0x88));
+  _mm512_storeu_si512(o + 3, _mm512_maskz_shuffle_i32x4(0xFFFF, u2, u3, 0xDD));
 }
 
 /// u + 0x7FFF + (bit 16 of u): float_to_bf16_bits (cast.hpp) of a non-NaN float is the upper
