@@ -1,8 +1,9 @@
 // The value of one element: init spec x (seed, tensor id, index) -> float.
 //
 // This is the whole definition of a random initialization in Blueprint: element `index` of a
-// tensor draws lane index % 4 of philox_for_element_group(seed, id, index / 4) and maps it
-// through the deterministic math of math.hpp. Nothing else (launch shape, shard, device) enters,
+// tensor draws lane index % 4 of philox_for_element_group(seed, id, index / 4) (init stream v3:
+// half of a lane of block index / 8, below) and maps it through the deterministic math of
+// math.hpp. Nothing else (launch shape, shard, device) enters,
 // so any materializer that calls these functions produces the same bits. The mappings:
 //
 //   uniform(a, b)      u = (x >> 8) * 2^-24 in [0, 1) (exact); value = fma(b - a, u, a).
