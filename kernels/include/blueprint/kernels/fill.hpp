@@ -170,35 +170,92 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups(const init_spec& s, std::uint64_t
   }
 }
 
-/// fill_groups for init stream v3: one Philox block per pair of groups (group g reads the
-/// half g & 1 of block g >> 1), the core polynomial for every lane in branch-free loops, then the
-/// rare refined levels (probability 2^-11 each) patched one by one. On AVX-512 hosts whole
-/// batches of 32 groups starting at an even group are computed in registers and, for f32 and
-/// bf16, stored from them (x86/simd.hpp, normal_icdf16_values_avx512); the bytes are the same.
+/// Init stream v3's values of groups [group, group + nb) into v[lane][j] (nb = 1 for an odd
+/// group, else even): one Philox block per pair of groups (group g reads the half g & 1 of
+/// block g >> 1), the core polynomial for every lane in branch-free loops, then the rare
+/// refined levels (probability 2^-11 each) patched one by one. Nothing here depends on the
+/// dtype, so on x86 hosts it is compiled once per ISA (icdf16_values_portable / _avx2 below)
+/// rather than inlined into every dtype's fill loop: that halves the fill code's compile time.
+BLUEPRINT_HD BLUEPRINT_INLINE void icdf16_values(const init_spec& s, std::uint64_t seed,
+                                                 std::uint64_t tensor_id, std::uint64_t group,
+                                                 std::uint64_t nb, float (*v)[fill_batch_groups]) {
+  constexpr std::uint64_t B = fill_batch_groups;
+  const philox_schedule key = philox_seed_schedule(seed);
+  std::uint32_t h[4][B];
+  if (nb == 1) {
+    const philox_result block = philox_for_element_group(key, tensor_id, group >> 1);
+    const unsigned shift = static_cast<unsigned>(group & 1u) * 16u;
+    for (int l = 0; l < 4; ++l) h[l][0] = (block.v[l] >> shift) & 0xFFFFu;
+  } else {
+    const std::uint64_t blocks = nb / 2, first = group / 2;
+    std::uint32_t x[4][B / 2];
+    std::uint64_t b = 0;
+#if BLUEPRINT_FILL_X86_DISPATCH
+    if (host_isa_level() >= 1) {
+      philox_blocks_avx2(seed, tensor_id, first, blocks / 8, x[0], x[1], x[2], x[3]);
+      b = blocks / 8 * 8;
+    }
+#endif
+    for (; b < blocks; ++b) {
+      const philox_result r = philox_for_element_group(key, tensor_id, first + b);
+      for (int l = 0; l < 4; ++l) x[l][b] = r.v[l];
+    }
+    for (int l = 0; l < 4; ++l)
+      for (b = 0; b < blocks; ++b) {
+        h[l][2 * b] = x[l][b] & 0xFFFFu;
+        h[l][2 * b + 1] = x[l][b] >> 16;
+      }
+  }
+  for (int l = 0; l < 4; ++l)
+    for (std::uint64_t j = 0; j < nb; ++j) v[l][j] = normal_icdf16_core_value(s, h[l][j]);
+  for (int l = 0; l < 4; ++l)
+    for (std::uint64_t j = 0; j < nb; ++j)
+      if (icdf16_level(h[l][j]) < icdf16_refined_levels)
+        v[l][j] = det_fma(
+            s.b, normal_icdf16_standard(h[l][j], seed, tensor_id, (group + j) * 4 + l), s.a);
+}
+
+#if BLUEPRINT_FILL_X86_DISPATCH
+__attribute__((noinline)) inline void icdf16_values_portable(const init_spec& s, std::uint64_t seed,
+                                                             std::uint64_t tensor_id,
+                                                             std::uint64_t group, std::uint64_t nb,
+                                                             float (*v)[fill_batch_groups]) {
+  icdf16_values(s, seed, tensor_id, group, nb, v);
+}
+__attribute__((target("avx2,fma,bmi2"), flatten, noinline)) inline void icdf16_values_avx2(
+    const init_spec& s, std::uint64_t seed, std::uint64_t tensor_id, std::uint64_t group,
+    std::uint64_t nb, float (*v)[fill_batch_groups]) {
+  icdf16_values(s, seed, tensor_id, group, nb, v);
+}
+#endif
+
+/// fill_groups for init stream v3: batches of icdf16_values, cast and stored. On AVX-512 hosts
+/// whole batches of 32 groups starting at an even group are computed in registers and, for
+/// f32 and bf16, stored from them (x86/simd.hpp, normal_icdf16_values_avx512); the bytes are
+/// the same.
 template <dtype D>
 BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups_icdf16(const init_spec& s, std::uint64_t seed,
                                                       std::uint64_t tensor_id, std::uint64_t group,
                                                       std::uint64_t groups, storage_t<D>* out) {
   constexpr std::uint64_t B = fill_batch_groups;
-  const philox_schedule key = philox_seed_schedule(seed);
   while (groups != 0) {
     float v[4][B];
     std::uint64_t nb = 0;
 #if BLUEPRINT_FILL_X86_DISPATCH
     if (host_isa_level() == 2 && group % 2 == 0 && groups >= B) {
-      __m512 values[8];
-      normal_icdf16_values_avx512(s, seed, tensor_id, group, values);
       if constexpr (D == dtype::f32 || D == dtype::bf16) {
+        const std::uint64_t batches = groups / B;
         if constexpr (D == dtype::f32)
-          store_icdf16_f32_avx512(values, reinterpret_cast<float*>(out));
+          icdf16_batches_f32_avx512(s, seed, tensor_id, group, batches,
+                                    reinterpret_cast<float*>(out));
         else
-          store_icdf16_bf16_avx512(s, values, out);
-        group += B;
-        groups -= B;
-        out += 4 * B;
+          icdf16_batches_bf16_avx512(s, seed, tensor_id, group, batches, out);
+        group += batches * B;
+        groups -= batches * B;
+        out += 4 * B * batches;
         continue;
       }
-      spread_icdf16_avx512(values, v);
+      icdf16_batch_spread_avx512(s, seed, tensor_id, group, v);
       nb = B;
     }
 #endif
@@ -206,38 +263,14 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups_icdf16(const init_spec& s, std::u
       // An odd first group alone (half a block), then whole blocks: two groups each.
       nb = group % 2 != 0 ? 1 : (groups < B ? groups : B) & ~std::uint64_t{1};
       if (nb == 0) nb = 1;
-      std::uint32_t h[4][B];
-      if (nb == 1) {
-        const philox_result block = philox_for_element_group(key, tensor_id, group >> 1);
-        const unsigned shift = static_cast<unsigned>(group & 1u) * 16u;
-        for (int l = 0; l < 4; ++l) h[l][0] = (block.v[l] >> shift) & 0xFFFFu;
-      } else {
-        const std::uint64_t blocks = nb / 2, first = group / 2;
-        std::uint32_t x[4][B / 2];
-        std::uint64_t b = 0;
 #if BLUEPRINT_FILL_X86_DISPATCH
-        if (host_isa_level() >= 1) {
-          philox_blocks_avx2(seed, tensor_id, first, blocks / 8, x[0], x[1], x[2], x[3]);
-          b = blocks / 8 * 8;
-        }
+      if (host_isa_level() >= 1)
+        icdf16_values_avx2(s, seed, tensor_id, group, nb, v);
+      else
+        icdf16_values_portable(s, seed, tensor_id, group, nb, v);
+#else
+      icdf16_values(s, seed, tensor_id, group, nb, v);
 #endif
-        for (; b < blocks; ++b) {
-          const philox_result r = philox_for_element_group(key, tensor_id, first + b);
-          for (int l = 0; l < 4; ++l) x[l][b] = r.v[l];
-        }
-        for (int l = 0; l < 4; ++l)
-          for (b = 0; b < blocks; ++b) {
-            h[l][2 * b] = x[l][b] & 0xFFFFu;
-            h[l][2 * b + 1] = x[l][b] >> 16;
-          }
-      }
-      for (int l = 0; l < 4; ++l)
-        for (std::uint64_t j = 0; j < nb; ++j) v[l][j] = normal_icdf16_core_value(s, h[l][j]);
-      for (int l = 0; l < 4; ++l)
-        for (std::uint64_t j = 0; j < nb; ++j)
-          if (icdf16_level(h[l][j]) < icdf16_refined_levels)
-            v[l][j] = det_fma(
-                s.b, normal_icdf16_standard(h[l][j], seed, tensor_id, (group + j) * 4 + l), s.a);
     }
     for (std::uint64_t j = 0; j < nb; ++j)
       for (int l = 0; l < 4; ++l) out[4 * j + l] = to_storage<D>(v[l][j]);
@@ -245,6 +278,36 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_groups_icdf16(const init_spec& s, std::u
     groups -= nb;
     out += 4 * nb;
   }
+}
+
+#if BLUEPRINT_FILL_X86_DISPATCH
+// sample_group for the partial groups at the ends of rows, out of line once per ISA: inlined
+// (flatten) into every dtype x kind x ISA fill loop, its switch over all random kinds was the
+// bulk of the fill code's compile time. The same bits on every ISA (tested).
+__attribute__((noinline)) inline void sample_group_portable(const init_spec& s, std::uint64_t seed,
+                                                            std::uint64_t tensor_id,
+                                                            std::uint64_t group, float out[4]) {
+  sample_group(s, seed, tensor_id, group, out);
+}
+__attribute__((target("avx2,fma,bmi2"), flatten, noinline)) inline void sample_group_avx2(
+    const init_spec& s, std::uint64_t seed, std::uint64_t tensor_id, std::uint64_t group,
+    float out[4]) {
+  sample_group(s, seed, tensor_id, group, out);
+}
+#endif
+
+/// sample_group as the fill loops call it (x86 hosts: the out-of-line copy for this CPU).
+BLUEPRINT_HD BLUEPRINT_INLINE void sample_group_for_fill(const init_spec& s, std::uint64_t seed,
+                                                         std::uint64_t tensor_id,
+                                                         std::uint64_t group, float out[4]) {
+#if BLUEPRINT_FILL_X86_DISPATCH
+  if (host_isa_level() >= 1)
+    sample_group_avx2(s, seed, tensor_id, group, out);
+  else
+    sample_group_portable(s, seed, tensor_id, group, out);
+#else
+  sample_group(s, seed, tensor_id, group, out);
+#endif
 }
 
 /// Elements [g, g + n) of a tensor (contiguous in global index) to out[0 .. n).
@@ -255,7 +318,7 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_contiguous_random(const init_spec& s, st
   std::uint64_t i = 0;
   if (g % 4 != 0) {  // head: the tail lanes of a partial group
     float v[4];
-    sample_group(s, seed, tensor_id, g / 4, v);
+    sample_group_for_fill(s, seed, tensor_id, g / 4, v);
     for (std::uint64_t lane = g % 4; lane < 4 && i < n; ++lane) out[i++] = to_storage<D>(v[lane]);
   }
   const std::uint64_t groups = (n - i) / 4;
@@ -268,7 +331,7 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_contiguous_random(const init_spec& s, st
   }
   if (i < n) {  // tail: the head lanes of a partial group
     float v[4];
-    sample_group(s, seed, tensor_id, (g + i) / 4, v);
+    sample_group_for_fill(s, seed, tensor_id, (g + i) / 4, v);
     for (std::uint64_t lane = 0; i < n; ++lane) out[i++] = to_storage<D>(v[lane]);
   }
 }
@@ -282,7 +345,7 @@ BLUEPRINT_HD BLUEPRINT_INLINE void fill_contiguous_indexed(const init_spec& s, s
   while (i < n) {
     float v[4];
     const std::uint64_t gi = g + i;
-    sample_group(s, seed, tensor_id, gi / 4, v);
+    sample_group_for_fill(s, seed, tensor_id, gi / 4, v);
     for (std::uint64_t lane = gi % 4; lane < 4 && i < n; ++lane) out[i++] = to_storage<D>(v[lane]);
   }
 }

@@ -385,4 +385,36 @@ sqrt_in_place_avx512(float* x, std::uint64_t n) {
   return i;
 }
 
+/// Whole batches of init stream v3 (32 groups each, from an even group) for the fill loops, out
+/// of line and once per program for each of the three ways the values leave the registers:
+/// inlined into every dtype's loop they doubled the fill code's compile time. They loop over
+/// the batches themselves, so the table and constants stay in registers across batches (one
+/// call per batch cost 7%).
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"), noinline)) inline void
+icdf16_batches_f32_avx512(const init_spec& s, std::uint64_t seed, std::uint64_t tensor_id,
+                          std::uint64_t group, std::uint64_t batches, float* out) {
+  for (std::uint64_t b = 0; b < batches; ++b, group += 32, out += 128) {
+    __m512 values[8];
+    normal_icdf16_values_avx512(s, seed, tensor_id, group, values);
+    store_icdf16_f32_avx512(values, out);
+  }
+}
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"), noinline)) inline void
+icdf16_batches_bf16_avx512(const init_spec& s, std::uint64_t seed, std::uint64_t tensor_id,
+                           std::uint64_t group, std::uint64_t batches, std::uint16_t* out) {
+  for (std::uint64_t b = 0; b < batches; ++b, group += 32, out += 128) {
+    __m512 values[8];
+    normal_icdf16_values_avx512(s, seed, tensor_id, group, values);
+    store_icdf16_bf16_avx512(s, values, out);
+  }
+}
+/// One batch as v[lane][group] (the other dtypes' store loops take it from there).
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"), noinline)) inline void
+icdf16_batch_spread_avx512(const init_spec& s, std::uint64_t seed, std::uint64_t tensor_id,
+                           std::uint64_t group, float (*v)[32]) {
+  __m512 values[8];
+  normal_icdf16_values_avx512(s, seed, tensor_id, group, values);
+  spread_icdf16_avx512(values, v);
+}
+
 }  // namespace blueprint::detail
