@@ -57,10 +57,6 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"))) inli
     __m512i a) {
   return _mm512_maskz_srli_epi64(0xFF, a, 32);
 }
-__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"))) inline __m512i shl32(
-    __m512i a) {
-  return _mm512_maskz_slli_epi64(0xFF, a, 32);
-}
 
 // The same for the 32-bit lane forms init stream v3 uses.
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2"))) inline __m512i
